@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vpudom - per-stream IOMMU domains for VPUs whose IOVA selects the stream
+ *
+ * In-kernel API for the media part of a VPU driver and for frontends that
+ * assemble a VPU instance from their own devices.
+ */
+#ifndef _LINUX_VPUDOM_H
+#define _LINUX_VPUDOM_H
+
+#include <linux/types.h>
+
+struct device;
+struct device_node;
+struct sg_table;
+struct vpudom;
+
+/* The most blocks (streams) one VPU may have. */
+#define VPUDOM_MAX_BLOCKS	8
+
+/**
+ * struct vpudom_iova_range - an inclusive range of IOVAs
+ * @start: first IOVA
+ * @last: last IOVA (inclusive, so that a range may end at U64_MAX)
+ */
+struct vpudom_iova_range {
+	u64 start;
+	u64 last;
+};
+
+/**
+ * struct vpudom_block_desc - one functional block of a VPU, as the hardware
+ *	defines it
+ * @name: short name, used in debugfs and the uAPI
+ * @window: IOVAs the block may use; an IOVA outside is routed to another
+ *	stream by the hardware
+ * @carveouts: IOVA ranges inside @window that firmware or the hardware use
+ *	on their own and that vpudom must never hand out
+ * @nr_carveouts: number of entries in @carveouts
+ */
+struct vpudom_block_desc {
+	const char *name;
+	struct vpudom_iova_range window;
+	const struct vpudom_iova_range *carveouts;
+	unsigned int nr_carveouts;
+};
+
+/**
+ * struct vpudom_hw_desc - the blocks of one VPU hardware generation
+ * @name: hardware name, shown in debugfs
+ * @blocks: one descriptor per block, indexed by block number
+ * @nr_blocks: number of blocks, at most %VPUDOM_MAX_BLOCKS
+ */
+struct vpudom_hw_desc {
+	const char *name;
+	const struct vpudom_block_desc *blocks;
+	unsigned int nr_blocks;
+};
+
+/* Map flags */
+/* Map at the IOVA passed in, not at an allocated one. */
+#define VPUDOM_MAP_FIXED	BIT(0)
+
+/* Assembling an instance (frontends). */
+struct vpudom *vpudom_create(struct device *dev,
+			     const struct vpudom_hw_desc *hw);
+int vpudom_add_block(struct vpudom *vd, unsigned int block,
+		     struct device *ctx_dev);
+int vpudom_register(struct vpudom *vd);
+void vpudom_unregister(struct vpudom *vd);
+
+/* Finding an instance and holding it (consumers). */
+struct vpudom *of_vpudom_get(struct device_node *np);
+void vpudom_put(struct vpudom *vd);
+int vpudom_block_by_name(struct vpudom *vd, const char *name);
+unsigned int vpudom_nr_blocks(struct vpudom *vd);
+
+/* Mappings. */
+int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
+		       struct sg_table *sgt, int prot, unsigned int flags,
+		       u64 *iova);
+s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova,
+		 u64 length);
+phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
+				u64 iova);
+
+#endif /* _LINUX_VPUDOM_H */

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Differences between the kernels vpudom builds against, in one place.
+ * Verified on 6.1; each shim names the upstream change it covers.
+ */
+#ifndef _VPUDOM_COMPAT_H
+#define _VPUDOM_COMPAT_H
+
+#include <linux/err.h>
+#include <linux/iommu.h>
+#include <linux/platform_device.h>
+#include <linux/version.h>
+
+/*
+ * The one place vpudom tests the kernel version: no feature macro exists
+ * for any change below.
+ */
+#define VPUDOM_KERNEL_SINCE(a, b, c)	(KERNEL_VERSION(a, b, c) <= LINUX_VERSION_CODE)
+
+/*
+ * 6.11, "iommu: Add iommu_paging_domain_alloc() interface": domains are
+ * allocated for a device and failures come back as ERR_PTR; 6.13,
+ * "iommu: Remove iommu_domain_alloc()", drops the per-bus call.
+ */
+static inline struct iommu_domain *vpudom_domain_alloc(struct device *dev)
+{
+#if VPUDOM_KERNEL_SINCE(6, 11, 0)
+	return iommu_paging_domain_alloc(dev);
+#else
+	struct iommu_domain *domain = iommu_domain_alloc(dev->bus);
+
+	return domain ?: ERR_PTR(-ENOMEM);
+#endif
+}
+
+/*
+ * 6.3, "iommu: Add a gfp parameter to iommu_map()" and "iommu: Add a gfp
+ * parameter to iommu_map_sg()": the caller says how page tables are
+ * allocated.  vpudom always maps from process context.
+ */
+static inline int vpudom_iommu_map(struct iommu_domain *domain, u64 iova,
+				   phys_addr_t paddr, size_t size, int prot)
+{
+#if VPUDOM_KERNEL_SINCE(6, 3, 0)
+	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL);
+#else
+	return iommu_map(domain, iova, paddr, size, prot);
+#endif
+}
+
+static inline ssize_t vpudom_iommu_map_sg(struct iommu_domain *domain,
+					  u64 iova, struct scatterlist *sg,
+					  unsigned int nents, int prot)
+{
+#if VPUDOM_KERNEL_SINCE(6, 3, 0)
+	return iommu_map_sg(domain, iova, sg, nents, prot, GFP_KERNEL);
+#else
+	return iommu_map_sg(domain, iova, sg, nents, prot);
+#endif
+}
+
+/*
+ * 6.3, "platform: Provide a remove callback that returns no value", added
+ * .remove_new; 6.11, "platform: Make platform_driver::remove() return
+ * void", made .remove itself void.  Drivers write a void remove function
+ * and name it with VPUDOM_PLATFORM_REMOVE().
+ */
+#if VPUDOM_KERNEL_SINCE(6, 11, 0)
+#define VPUDOM_PLATFORM_REMOVE(fn)	.remove = fn
+#elif VPUDOM_KERNEL_SINCE(6, 3, 0)
+#define VPUDOM_PLATFORM_REMOVE(fn)	.remove_new = fn
+#else
+#define VPUDOM_DEFINE_PLATFORM_REMOVE_INT
+#define VPUDOM_PLATFORM_REMOVE(fn)	.remove = fn##_int
+#endif
+
+/*
+ * Wraps a void remove function for kernels whose .remove returns int.
+ * Expands to nothing where the void callback exists.
+ */
+#ifdef VPUDOM_DEFINE_PLATFORM_REMOVE_INT
+#define VPUDOM_REMOVE_WRAPPER(fn)					\
+	static int fn##_int(struct platform_device *pdev)		\
+	{								\
+		fn(pdev);						\
+		return 0;						\
+	}
+#else
+#define VPUDOM_REMOVE_WRAPPER(fn)
+#endif
+
+#endif /* _VPUDOM_COMPAT_H */

@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VPU instances and their contexts.
+ *
+ * A frontend creates an instance for its VPU device, adds one context per
+ * block from the block's own device, and registers the instance once every
+ * block is there.  Each context gets its own unmanaged IOMMU domain and an
+ * IOVA space made of the block's hardware window, clipped to the domain's
+ * aperture, minus the device's reserved regions, the block's carve-outs and
+ * IOVA 0.
+ */
+#include <linux/device.h>
+#include <linux/idr.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/of.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+
+#include "compat.h"
+#include "vpudom.h"
+
+/* Protects vpudom_instances and vpudom::registered. */
+DEFINE_MUTEX(vpudom_instances_lock);
+static LIST_HEAD(vpudom_instances);
+static DEFINE_IDA(vpudom_ida);
+
+static const char * const vpudom_hole_names[] = {
+	[VPUDOM_HOLE_ZERO] = "zero",
+	[VPUDOM_HOLE_RESV] = "reserved",
+	[VPUDOM_HOLE_MSI] = "msi",
+	[VPUDOM_HOLE_DIRECT] = "direct",
+	[VPUDOM_HOLE_CARVEOUT] = "carve-out",
+};
+
+const char *vpudom_hole_name(enum vpudom_hole_kind kind)
+{
+	return vpudom_hole_names[kind];
+}
+
+static int vpudom_hole_cmp(const void *a, const void *b)
+{
+	const struct vpudom_hole *ha = a, *hb = b;
+
+	if (ha->range.start != hb->range.start)
+		return ha->range.start < hb->range.start ? -1 : 1;
+	return 0;
+}
+
+/* Round a range outwards to the granule; false if it wraps. */
+static bool vpudom_round_out(struct vpudom_iova_range *r, u64 granule)
+{
+	r->start = round_down(r->start, granule);
+	if ((r->last & (granule - 1)) != granule - 1) {
+		r->last = round_up(r->last, granule) - 1;
+		if (r->last == U64_MAX)
+			return false;
+	}
+	return true;
+}
+
+static int vpudom_ctx_add_hole(struct vpudom_ctx *ctx,
+			       const struct vpudom_iova_range *bounds,
+			       u64 start, u64 last, enum vpudom_hole_kind kind)
+{
+	struct vpudom_hole *hole;
+	struct vpudom_iova_range r = { .start = start, .last = last };
+
+	if (start > last || !vpudom_round_out(&r, ctx->iova.granule)) {
+		dev_err(ctx->dev, "%s: invalid %s region %#llx-%#llx\n",
+			ctx->desc->name, vpudom_hole_name(kind), start, last);
+		return -EINVAL;
+	}
+	r.start = max(r.start, bounds->start);
+	r.last = min(r.last, bounds->last);
+	if (r.start > r.last)
+		return 0;
+	if (ctx->nr_holes == VPUDOM_MAX_HOLES) {
+		dev_err(ctx->dev, "%s: more than %d reserved ranges in the window\n",
+			ctx->desc->name, VPUDOM_MAX_HOLES);
+		return -E2BIG;
+	}
+	hole = &ctx->holes[ctx->nr_holes++];
+	hole->range = r;
+	hole->kind = kind;
+	return 0;
+}
+
+static enum vpudom_hole_kind vpudom_resv_kind(enum iommu_resv_type type)
+{
+	switch (type) {
+	case IOMMU_RESV_MSI:
+	case IOMMU_RESV_SW_MSI:
+		return VPUDOM_HOLE_MSI;
+	case IOMMU_RESV_DIRECT:
+	case IOMMU_RESV_DIRECT_RELAXABLE:
+		return VPUDOM_HOLE_DIRECT;
+	default:
+		return VPUDOM_HOLE_RESV;
+	}
+}
+
+/*
+ * Work out the holes and usable ranges of a context and seed its allocator
+ * with the holes.
+ */
+static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
+{
+	const struct vpudom_block_desc *desc = ctx->desc;
+	struct vpudom_iova_range bounds;
+	struct iommu_resv_region *region;
+	LIST_HEAD(resv);
+	u64 granule, cursor;
+	unsigned int i;
+	int ret = 0;
+
+	granule = max_t(u64, PAGE_SIZE, 1ULL << __ffs(ctx->pgsize_bitmap));
+	bounds.start = max(desc->window.start, ctx->aperture.start);
+	bounds.last = min(desc->window.last, ctx->aperture.last);
+	bounds.start = round_up(bounds.start, granule);
+	if ((bounds.last & (granule - 1)) != granule - 1)
+		bounds.last = round_down(bounds.last, granule) - 1;
+	if (bounds.start > bounds.last || bounds.last - bounds.start < granule) {
+		dev_err(ctx->dev, "%s: window %#llx-%#llx lies outside the IOMMU aperture %#llx-%#llx\n",
+			desc->name, desc->window.start, desc->window.last,
+			ctx->aperture.start, ctx->aperture.last);
+		return -EINVAL;
+	}
+	ctx->iova.granule = granule;
+
+	if (!bounds.start)
+		ret = vpudom_ctx_add_hole(ctx, &bounds, 0, granule - 1,
+					  VPUDOM_HOLE_ZERO);
+	for (i = 0; !ret && i < desc->nr_carveouts; i++)
+		ret = vpudom_ctx_add_hole(ctx, &bounds,
+					  desc->carveouts[i].start,
+					  desc->carveouts[i].last,
+					  VPUDOM_HOLE_CARVEOUT);
+	/*
+	 * The group's regions are the device's own: the group has no other
+	 * device.  The per-device call is not exported to modules on 6.1.
+	 */
+	if (!ret)
+		ret = iommu_get_group_resv_regions(ctx->group, &resv);
+	list_for_each_entry(region, &resv, list) {
+		if (ret || !region->length)
+			break;
+		ret = vpudom_ctx_add_hole(ctx, &bounds, region->start,
+					  region->start + region->length - 1,
+					  vpudom_resv_kind(region->type));
+	}
+	iommu_put_resv_regions(ctx->dev, &resv);
+	if (ret)
+		return ret;
+
+	sort(ctx->holes, ctx->nr_holes, sizeof(ctx->holes[0]),
+	     vpudom_hole_cmp, NULL);
+	cursor = bounds.start;
+	for (i = 0; i < ctx->nr_holes; i++) {
+		const struct vpudom_iova_range *h = &ctx->holes[i].range;
+
+		if (h->start > cursor) {
+			ctx->usable[ctx->nr_usable].start = cursor;
+			ctx->usable[ctx->nr_usable++].last = h->start - 1;
+		}
+		if (h->last >= bounds.last) {
+			cursor = 0;
+			break;
+		}
+		cursor = max(cursor, h->last + 1);
+	}
+	if (cursor && cursor <= bounds.last) {
+		ctx->usable[ctx->nr_usable].start = cursor;
+		ctx->usable[ctx->nr_usable++].last = bounds.last;
+	}
+	if (!ctx->nr_usable) {
+		dev_err(ctx->dev, "%s: reserved regions cover the whole window\n",
+			desc->name);
+		return -EINVAL;
+	}
+
+	vpudom_iova_init(&ctx->iova, &bounds, granule, &ctx->lock);
+	mutex_lock(&ctx->lock);
+	for (i = 0; !ret && i < ctx->nr_holes; i++)
+		ret = vpudom_iova_add_hole(&ctx->iova, &ctx->holes[i].range);
+	if (ret)
+		vpudom_iova_destroy(&ctx->iova);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static int vpudom_count_dev(struct device *dev, void *data)
+{
+	(*(unsigned int *)data)++;
+	return 0;
+}
+
+static struct vpudom_ctx *vpudom_ctx_create(struct vpudom *vd,
+					    unsigned int block,
+					    struct device *dev)
+{
+	const struct vpudom_block_desc *desc = &vd->hw->blocks[block];
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
+	struct iommu_group *group;
+	struct vpudom_ctx *ctx;
+	unsigned int nr_devs = 0;
+	int ret;
+
+	if (!fwspec) {
+		dev_err(dev, "%s: not translated by an IOMMU\n", desc->name);
+		return ERR_PTR(-ENODEV);
+	}
+	if (fwspec->num_ids != 1) {
+		dev_err(dev, "%s: has %u streams; a context must have exactly one\n",
+			desc->name, fwspec->num_ids);
+		return ERR_PTR(-EINVAL);
+	}
+	group = iommu_group_get(dev);
+	if (!group) {
+		dev_err(dev, "%s: has no IOMMU group\n", desc->name);
+		return ERR_PTR(-ENODEV);
+	}
+	iommu_group_for_each_dev(group, &nr_devs, vpudom_count_dev);
+	if (nr_devs != 1) {
+		dev_err(dev, "%s: shares IOMMU group %d with %u other devices, so its stream would share their translation\n",
+			desc->name, iommu_group_id(group), nr_devs - 1);
+		ret = -EINVAL;
+		goto put_group;
+	}
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx) {
+		ret = -ENOMEM;
+		goto put_group;
+	}
+	ctx->vd = vd;
+	ctx->index = block;
+	ctx->desc = desc;
+	ctx->dev = get_device(dev);
+	ctx->group = group;
+	ctx->sid = fwspec->ids[0];
+	mutex_init(&ctx->lock);
+	atomic64_set(&ctx->faults, 0);
+
+	ret = iommu_group_claim_dma_owner(group, ctx);
+	if (ret) {
+		dev_err(dev, "%s: IOMMU group %d is in use by another driver\n",
+			desc->name, iommu_group_id(group));
+		goto free_ctx;
+	}
+	ctx->domain = vpudom_domain_alloc(dev);
+	if (IS_ERR(ctx->domain)) {
+		ret = PTR_ERR(ctx->domain);
+		dev_err(dev, "%s: cannot allocate an IOMMU domain: %d\n",
+			desc->name, ret);
+		goto release_owner;
+	}
+	ret = iommu_attach_device(ctx->domain, dev);
+	if (ret) {
+		dev_err(dev, "%s: cannot attach its IOMMU domain: %d\n",
+			desc->name, ret);
+		goto free_domain;
+	}
+	iommu_set_fault_handler(ctx->domain, vpudom_fault_handler, ctx);
+	ctx->pgsize_bitmap = ctx->domain->pgsize_bitmap;
+	if (ctx->domain->geometry.force_aperture) {
+		ctx->aperture.start = ctx->domain->geometry.aperture_start;
+		ctx->aperture.last = ctx->domain->geometry.aperture_end;
+	} else {
+		ctx->aperture.start = 0;
+		ctx->aperture.last = U64_MAX;
+	}
+	ret = vpudom_ctx_init_space(ctx);
+	if (ret)
+		goto detach;
+	return ctx;
+
+detach:
+	iommu_detach_device(ctx->domain, dev);
+free_domain:
+	iommu_domain_free(ctx->domain);
+release_owner:
+	iommu_group_release_dma_owner(group);
+free_ctx:
+	put_device(ctx->dev);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+put_group:
+	iommu_group_put(group);
+	return ERR_PTR(ret);
+}
+
+/* Called with every mapping of @ctx gone and the instance revoked. */
+static void vpudom_ctx_destroy(struct vpudom_ctx *ctx)
+{
+	mutex_lock(&ctx->lock);
+	vpudom_iova_destroy(&ctx->iova);
+	mutex_unlock(&ctx->lock);
+	iommu_detach_device(ctx->domain, ctx->dev);
+	iommu_domain_free(ctx->domain);
+	iommu_group_release_dma_owner(ctx->group);
+	iommu_group_put(ctx->group);
+	put_device(ctx->dev);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+}
+
+/**
+ * vpudom_create() - start assembling a VPU instance
+ * @dev: the VPU device; its driver owns the instance until
+ *	vpudom_unregister()
+ * @hw: the hardware description; must outlive the instance
+ *
+ * Context: process context; may sleep.
+ * Return: the instance, or ERR_PTR(-EINVAL) for a bad description or
+ * ERR_PTR(-ENOMEM).
+ */
+struct vpudom *vpudom_create(struct device *dev,
+			     const struct vpudom_hw_desc *hw)
+{
+	struct vpudom *vd;
+	unsigned int i;
+	int id;
+
+	if (!hw->nr_blocks || hw->nr_blocks > VPUDOM_MAX_BLOCKS) {
+		dev_err(dev, "%s: %u blocks; between 1 and %d are supported\n",
+			hw->name, hw->nr_blocks, VPUDOM_MAX_BLOCKS);
+		return ERR_PTR(-EINVAL);
+	}
+	for (i = 0; i < hw->nr_blocks; i++) {
+		if (hw->blocks[i].window.start > hw->blocks[i].window.last) {
+			dev_err(dev, "%s: block %s has an empty window\n",
+				hw->name, hw->blocks[i].name);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+
+	vd = kzalloc(sizeof(*vd), GFP_KERNEL);
+	if (!vd)
+		return ERR_PTR(-ENOMEM);
+	id = ida_alloc(&vpudom_ida, GFP_KERNEL);
+	if (id < 0) {
+		kfree(vd);
+		return ERR_PTR(id);
+	}
+	kref_init(&vd->kref);
+	init_rwsem(&vd->rwsem);
+	INIT_LIST_HEAD(&vd->node);
+	vd->id = id;
+	snprintf(vd->name, sizeof(vd->name), "vpudom%d", id);
+	vd->dev = get_device(dev);
+	vd->hw = hw;
+	return vd;
+}
+EXPORT_SYMBOL_GPL(vpudom_create);
+
+/**
+ * vpudom_add_block() - give a block of an instance its context device
+ * @vd: an instance not yet registered
+ * @block: block number
+ * @ctx_dev: the device that issues the block's DMA: behind an IOMMU, with
+ *	exactly one stream and an IOMMU group of its own, and bound to a
+ *	driver with driver_managed_dma set
+ *
+ * Allocates and attaches the block's IOMMU domain and works out its usable
+ * IOVA ranges.
+ *
+ * Context: process context; may sleep.
+ * Return: 0, or -EINVAL for a bad block number or topology, -EEXIST if the
+ * block has a context already, -ENODEV if @ctx_dev has no IOMMU, -ENOMEM.
+ */
+int vpudom_add_block(struct vpudom *vd, unsigned int block,
+		     struct device *ctx_dev)
+{
+	struct vpudom_ctx *ctx;
+
+	if (WARN_ON_ONCE(vd->registered))
+		return -EBUSY;
+	if (block >= vd->hw->nr_blocks) {
+		dev_err(ctx_dev, "block %u does not exist on %s\n", block,
+			vd->hw->name);
+		return -EINVAL;
+	}
+	if (vd->ctx[block]) {
+		dev_err(ctx_dev, "block %s already has a context (%s)\n",
+			vd->hw->blocks[block].name, dev_name(vd->ctx[block]->dev));
+		return -EEXIST;
+	}
+	ctx = vpudom_ctx_create(vd, block, ctx_dev);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	vd->ctx[block] = ctx;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vpudom_add_block);
+
+/**
+ * vpudom_register() - publish an instance whose blocks are all there
+ * @vd: the instance
+ *
+ * Context: process context; may sleep.
+ * Return: 0, or -ENODEV if a block has no context.
+ */
+int vpudom_register(struct vpudom *vd)
+{
+	unsigned int i;
+
+	for (i = 0; i < vd->hw->nr_blocks; i++) {
+		if (!vd->ctx[i]) {
+			dev_err(vd->dev, "block %s has no context; refusing the VPU\n",
+				vd->hw->blocks[i].name);
+			return -ENODEV;
+		}
+	}
+	mutex_lock(&vpudom_instances_lock);
+	list_add_tail(&vd->node, &vpudom_instances);
+	vd->registered = true;
+	mutex_unlock(&vpudom_instances_lock);
+	vpudom_debugfs_add(vd);
+	for (i = 0; i < vd->hw->nr_blocks; i++)
+		dev_info(vd->dev, "%s: block %s: stream %#x, window %#llx-%#llx, %u usable ranges\n",
+			 vd->name, vd->hw->blocks[i].name, vd->ctx[i]->sid,
+			 vd->hw->blocks[i].window.start,
+			 vd->hw->blocks[i].window.last, vd->ctx[i]->nr_usable);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vpudom_register);
+
+/**
+ * vpudom_unregister() - revoke and tear down an instance
+ * @vd: an instance from vpudom_create(), registered or not
+ *
+ * Every mapping is unmapped and released, every domain detached and freed.
+ * Consumers still holding the instance get -ENODEV from then on; the
+ * memory goes with the last vpudom_put().
+ *
+ * Context: process context; may sleep.
+ */
+void vpudom_unregister(struct vpudom *vd)
+{
+	unsigned int i;
+
+	mutex_lock(&vpudom_instances_lock);
+	if (vd->registered)
+		list_del_init(&vd->node);
+	mutex_unlock(&vpudom_instances_lock);
+	if (vd->registered)
+		vpudom_debugfs_remove(vd);
+
+	down_write(&vd->rwsem);
+	vd->dead = true;
+	vpudom_revoke_locked(vd);
+	for (i = 0; i < vd->hw->nr_blocks; i++) {
+		if (vd->ctx[i])
+			vpudom_ctx_destroy(vd->ctx[i]);
+		vd->ctx[i] = NULL;
+	}
+	up_write(&vd->rwsem);
+	vpudom_put(vd);
+}
+EXPORT_SYMBOL_GPL(vpudom_unregister);
+
+static void vpudom_release(struct kref *kref)
+{
+	struct vpudom *vd = container_of(kref, struct vpudom, kref);
+
+	ida_free(&vpudom_ida, vd->id);
+	put_device(vd->dev);
+	kfree(vd);
+}
+
+/**
+ * vpudom_put() - drop a reference taken by of_vpudom_get()
+ * @vd: the instance, or NULL
+ */
+void vpudom_put(struct vpudom *vd)
+{
+	if (vd)
+		kref_put(&vd->kref, vpudom_release);
+}
+EXPORT_SYMBOL_GPL(vpudom_put);
+
+/**
+ * of_vpudom_get() - find the instance of a VPU device node
+ * @np: the VPU's node
+ *
+ * Context: process context; may sleep.
+ * Return: the instance with a reference for vpudom_put(), or
+ * ERR_PTR(-EPROBE_DEFER) if it is not registered (yet).
+ */
+struct vpudom *of_vpudom_get(struct device_node *np)
+{
+	struct vpudom *vd, *found = ERR_PTR(-EPROBE_DEFER);
+
+	mutex_lock(&vpudom_instances_lock);
+	list_for_each_entry(vd, &vpudom_instances, node) {
+		if (vd->dev->of_node == np) {
+			kref_get(&vd->kref);
+			found = vd;
+			break;
+		}
+	}
+	mutex_unlock(&vpudom_instances_lock);
+	return found;
+}
+EXPORT_SYMBOL_GPL(of_vpudom_get);
+
+/**
+ * vpudom_nr_blocks() - how many blocks an instance has
+ * @vd: the instance
+ *
+ * Return: the number of blocks; block numbers run from 0 to this - 1.
+ */
+unsigned int vpudom_nr_blocks(struct vpudom *vd)
+{
+	return vd->hw->nr_blocks;
+}
+EXPORT_SYMBOL_GPL(vpudom_nr_blocks);
+
+/**
+ * vpudom_block_by_name() - look up a block by the name the hardware
+ *	table gives it
+ * @vd: the instance
+ * @name: block name
+ *
+ * Return: the block number, or -ENOENT.
+ */
+int vpudom_block_by_name(struct vpudom *vd, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < vd->hw->nr_blocks; i++)
+		if (!strcmp(vd->hw->blocks[i].name, name))
+			return i;
+	return -ENOENT;
+}
+EXPORT_SYMBOL_GPL(vpudom_block_by_name);

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The IOVA allocator of one context.
+ *
+ * Live areas and holes sit in a maple tree keyed by IOVA range.  With
+ * MT_FLAGS_ALLOC_RANGE the tree keeps the largest gap of every node, so the
+ * lowest free range of a size is found by one descent: O(log n) in live
+ * areas, as are insertion, removal and lookup.  The bounds of the window are
+ * passed to every search, so the allocator never returns an IOVA outside it.
+ *
+ * The tree uses the context's mutex as its external lock (node allocation
+ * may sleep under it) and runs in RCU mode, so that the fault handler can
+ * look up the mapping nearest to a faulting IOVA from any context.
+ */
+#include <linux/align.h>
+#include <linux/lockdep.h>
+#include <linux/maple_tree.h>
+#include <linux/minmax.h>
+#include <linux/rcupdate.h>
+
+#include "vpudom.h"
+
+/*
+ * Stands in the tree for every hole.  Aligned so that the maple tree does
+ * not mistake it for one of its internal entries.
+ */
+static const struct { u64 unused; } vpudom_hole_marker __aligned(8);
+#define VPUDOM_HOLE_ENTRY ((void *)&vpudom_hole_marker)
+
+bool vpudom_iova_is_hole(const void *entry)
+{
+	return entry == VPUDOM_HOLE_ENTRY;
+}
+
+void vpudom_iova_init(struct vpudom_iova_space *s,
+		      const struct vpudom_iova_range *bounds,
+		      u64 granule, struct mutex *lock)
+{
+	mt_init_flags(&s->mt, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN |
+			      MT_FLAGS_USE_RCU);
+	mt_set_external_lock(&s->mt, lock);
+	s->lock = lock;
+	s->bounds = *bounds;
+	s->granule = granule;
+	s->mapped = 0;
+	s->nr_areas = 0;
+	s->high_water = 0;
+	s->failures = 0;
+}
+
+void vpudom_iova_destroy(struct vpudom_iova_space *s)
+{
+	lockdep_assert_held(s->lock);
+	WARN_ON_ONCE(s->nr_areas);
+	__mt_destroy(&s->mt);
+}
+
+static int vpudom_iova_store(struct vpudom_iova_space *s, u64 start, u64 last,
+			     void *entry, gfp_t gfp)
+{
+	MA_STATE(mas, &s->mt, start, last);
+
+	return mas_store_gfp(&mas, entry, gfp);
+}
+
+/**
+ * vpudom_iova_add_hole() - make a range of the space unusable
+ * @s: the space
+ * @hole: the range; the part outside the bounds is ignored
+ *
+ * Holes may overlap each other; the union is never handed out.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vpudom_iova_add_hole(struct vpudom_iova_space *s,
+			 const struct vpudom_iova_range *hole)
+{
+	u64 start = max(hole->start, s->bounds.start);
+	u64 last = min(hole->last, s->bounds.last);
+
+	lockdep_assert_held(s->lock);
+	if (start > last)
+		return 0;
+	return vpudom_iova_store(s, start, last, VPUDOM_HOLE_ENTRY, GFP_KERNEL);
+}
+
+/**
+ * vpudom_iova_busy() - whether any area or hole meets a range
+ * @s: the space
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range
+ * @busy_last: if not NULL, set to the last IOVA of the first entry met
+ *
+ * Return: true if [@start, @last] is not entirely free.
+ */
+bool vpudom_iova_busy(struct vpudom_iova_space *s, u64 start, u64 last,
+		      u64 *busy_last)
+{
+	MA_STATE(mas, &s->mt, start, start);
+
+	lockdep_assert_held(s->lock);
+	if (!mas_find(&mas, last))
+		return false;
+	if (busy_last)
+		*busy_last = mas.last;
+	return true;
+}
+
+/**
+ * vpudom_iova_check() - whether a fixed range may be taken
+ * @s: the space
+ * @start: first IOVA
+ * @last: last IOVA
+ *
+ * Return: 0 if it is inside the bounds and free; -ERANGE if it is not
+ * entirely inside the bounds; -EADDRINUSE if it meets a hole; -EEXIST if it
+ * meets a live area.
+ */
+int vpudom_iova_check(struct vpudom_iova_space *s, u64 start, u64 last)
+{
+	MA_STATE(mas, &s->mt, start, start);
+	bool live = false;
+	void *entry;
+
+	lockdep_assert_held(s->lock);
+	if (start > last || start < s->bounds.start || last > s->bounds.last)
+		return -ERANGE;
+	mas_for_each(&mas, entry, last) {
+		if (vpudom_iova_is_hole(entry))
+			return -EADDRINUSE;
+		live = true;
+	}
+	return live ? -EEXIST : 0;
+}
+
+/* The lowest start >= @lo, aligned to @align, if the aligned range fits. */
+static bool vpudom_iova_fit(struct vpudom_iova_space *s, u64 lo, u64 hi,
+			    u64 size, u64 align, u64 *start, u64 *busy_last)
+{
+	u64 cand = ALIGN(lo, align);
+
+	*busy_last = hi;
+	if (cand < lo || cand > hi || hi - cand < size - 1)
+		return false;
+	if (vpudom_iova_busy(s, cand, cand + size - 1, busy_last))
+		return false;
+	*start = cand;
+	return true;
+}
+
+/**
+ * vpudom_iova_find() - find the lowest free aligned range of a size
+ * @s: the space
+ * @size: bytes, a multiple of the granule
+ * @align: alignment of the start, a power of two and at least the granule
+ * @min: lowest acceptable start, further bounded by the space
+ * @max: highest acceptable last IOVA, further bounded by the space
+ * @start: the start found
+ *
+ * First a gap of @size + @align - granule is looked for: any such gap holds
+ * an aligned range, and finding it is one descent of the tree.  Only when no
+ * gap is that large are the gaps of at least @size walked for one whose
+ * aligned start still fits, so that a freed aligned range is found again
+ * even in a full window.  Nothing is inserted.
+ *
+ * Return: 0 and *@start, or -ENOSPC.
+ */
+int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
+		     u64 min, u64 max, u64 *start)
+{
+	MA_STATE(mas, &s->mt, 0, 0);
+	u64 lo = max(min, s->bounds.start);
+	u64 hi = min(max, s->bounds.last);
+	u64 busy_last, wide = size + align - s->granule;
+
+	lockdep_assert_held(s->lock);
+	if (!size || lo > hi || hi - lo < size - 1)
+		return -ENOSPC;
+
+	if (align > s->granule && wide > size && hi - lo >= wide - 1 &&
+	    !mas_empty_area(&mas, lo, hi, wide) &&
+	    vpudom_iova_fit(s, mas.index, hi, size, align, start, &busy_last))
+		return 0;
+
+	while (hi - lo >= size - 1) {
+		mas_reset(&mas);
+		if (mas_empty_area(&mas, lo, hi, size))
+			break;
+		if (vpudom_iova_fit(s, mas.index, hi, size, align, start,
+				    &busy_last))
+			return 0;
+		/*
+		 * The aligned start fell into the next entry or past @hi:
+		 * continue after that entry.
+		 */
+		if (busy_last >= hi)
+			break;
+		lo = max(busy_last + 1, (u64)mas.index + s->granule);
+	}
+	return -ENOSPC;
+}
+
+/**
+ * vpudom_iova_insert() - take a range that vpudom_iova_find() or
+ *	vpudom_iova_check() said is free
+ * @s: the space
+ * @start: first IOVA
+ * @last: last IOVA
+ * @area: what to find there later; never NULL
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
+		       void *area)
+{
+	int ret;
+
+	lockdep_assert_held(s->lock);
+	if (WARN_ON_ONCE(vpudom_iova_busy(s, start, last, NULL)))
+		return -EEXIST;
+	ret = vpudom_iova_store(s, start, last, area, GFP_KERNEL);
+	if (ret)
+		return ret;
+	s->nr_areas++;
+	s->mapped += last - start + 1;
+	s->high_water = max(s->high_water, s->mapped);
+	return 0;
+}
+
+/**
+ * vpudom_iova_remove() - release a range taken by vpudom_iova_insert()
+ * @s: the space
+ * @start: first IOVA
+ * @last: last IOVA
+ *
+ * Cannot fail: removal must always be possible on unwind and teardown, so
+ * the few tree nodes it may need are allocated with __GFP_NOFAIL.
+ */
+void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last)
+{
+	lockdep_assert_held(s->lock);
+	vpudom_iova_store(s, start, last, NULL, GFP_KERNEL | __GFP_NOFAIL);
+	s->nr_areas--;
+	s->mapped -= last - start + 1;
+}
+
+/**
+ * vpudom_iova_lookup() - the area containing an IOVA
+ * @s: the space
+ * @iova: the IOVA
+ *
+ * Callers hold the space's lock, or rcu_read_lock() and accept that the
+ * area may be going away.
+ *
+ * Return: the area, or NULL if @iova is free or in a hole.
+ */
+void *vpudom_iova_lookup(struct vpudom_iova_space *s, u64 iova)
+{
+	MA_STATE(mas, &s->mt, iova, iova);
+	void *entry;
+
+	entry = mas_walk(&mas);
+	return vpudom_iova_is_hole(entry) ? NULL : entry;
+}
+
+/**
+ * vpudom_iova_largest_free() - the largest free range inside the bounds
+ * @s: the space
+ *
+ * Walks every entry: meant for statistics, not for hot paths.
+ *
+ * Return: its size in bytes (0 if the space is full).
+ */
+u64 vpudom_iova_largest_free(struct vpudom_iova_space *s)
+{
+	MA_STATE(mas, &s->mt, s->bounds.start, s->bounds.start);
+	u64 next = s->bounds.start, largest = 0;
+	void *entry;
+
+	lockdep_assert_held(s->lock);
+	mas_for_each(&mas, entry, s->bounds.last) {
+		if (mas.index > next)
+			largest = max(largest, (u64)mas.index - next);
+		if (mas.last >= s->bounds.last)
+			return largest;
+		next = mas.last + 1;
+	}
+	return max(largest, s->bounds.last - next + 1);
+}

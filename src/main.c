@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vpudom - per-stream IOMMU domains for VPUs whose IOVA selects the stream
+ */
+#include <linux/debugfs.h>
+#include <linux/module.h>
+
+#include "vpudom.h"
+
+static int __init vpudom_init(void)
+{
+	int ret;
+
+	vpudom_debugfs_root = debugfs_create_dir("vpudom", NULL);
+	ret = vpudom_of_register();
+	if (ret)
+		debugfs_remove_recursive(vpudom_debugfs_root);
+	return ret;
+}
+module_init(vpudom_init);
+
+static void __exit vpudom_exit(void)
+{
+	vpudom_of_unregister();
+	debugfs_remove_recursive(vpudom_debugfs_root);
+}
+module_exit(vpudom_exit);
+
+MODULE_DESCRIPTION("Per-stream IOMMU domains for VPUs whose IOVA selects the stream");
+MODULE_AUTHOR("vpudom developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Mapping engine: puts a buffer into one or several contexts at one IOVA,
+ * all or nothing, and takes mappings down with one IOTLB sync per domain
+ * per operation.  Knows nothing of where the memory comes from beyond the
+ * sg_table it is handed and the release it must do afterwards.
+ */
+#include <linux/iommu.h>
+#include <linux/rcupdate.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "vpudom.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+static const char * const vpudom_source_names[] = {
+	[VPUDOM_SRC_KERNEL] = "kernel",
+};
+
+const char *vpudom_source_name(enum vpudom_source source)
+{
+	return vpudom_source_names[source];
+}
+
+unsigned long vpudom_all_blocks(struct vpudom *vd)
+{
+	return GENMASK(vd->hw->nr_blocks - 1, 0);
+}
+
+/* Lock the contexts of @blocks in ascending block order. */
+void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS)
+		mutex_lock_nested(&vd->ctx[i]->lock, i);
+}
+
+void vpudom_unlock_blocks(struct vpudom *vd, unsigned long blocks)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS)
+		mutex_unlock(&vd->ctx[i]->lock);
+}
+
+/* The largest page size all of @blocks support that fits in @size. */
+static u64 vpudom_map_align(struct vpudom *vd, unsigned long blocks,
+			    u64 size, u64 granule)
+{
+	unsigned long pgsizes = ULONG_MAX;
+	unsigned int i;
+
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS)
+		pgsizes &= vd->ctx[i]->pgsize_bitmap;
+	pgsizes &= GENMASK_ULL(__fls(size), 0);
+	if (!pgsizes)
+		return granule;
+	return max_t(u64, granule, 1ULL << __fls(pgsizes));
+}
+
+/*
+ * One IOVA free in every context of @blocks: take the lowest fit in the
+ * first context and, while another context has something in the way, look
+ * again past it.  Each round moves the lower bound up, so this ends.
+ */
+static int vpudom_find_common(struct vpudom *vd, unsigned long blocks,
+			      u64 size, u64 align, u64 *iova)
+{
+	unsigned int first = __ffs(blocks), i;
+	u64 lo = 0, hi = U64_MAX, cand, busy_last;
+	bool moved;
+	int ret;
+
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+		lo = max(lo, vd->ctx[i]->iova.bounds.start);
+		hi = min(hi, vd->ctx[i]->iova.bounds.last);
+	}
+	for (;;) {
+		ret = vpudom_iova_find(&vd->ctx[first]->iova, size, align, lo,
+				       hi, &cand);
+		if (ret)
+			return ret;
+		moved = false;
+		for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+			if (i == first ||
+			    !vpudom_iova_busy(&vd->ctx[i]->iova, cand,
+					      cand + size - 1, &busy_last))
+				continue;
+			if (busy_last >= hi)
+				return -ENOSPC;
+			lo = busy_last + 1;
+			moved = true;
+			break;
+		}
+		if (!moved) {
+			*iova = cand;
+			return 0;
+		}
+	}
+}
+
+/**
+ * vpudom_map_sg_locked() - map a buffer into the contexts of a mapping
+ * @vd: the instance, held for read and alive
+ * @m: the mapping: @blocks, @size, @prot, @source and @owner filled in, and
+ *	@iova if @fixed; every context of @blocks locked
+ * @sgt: the buffer; its CPU pages are what gets mapped
+ * @fixed: map at @m->iova instead of allocating one
+ *
+ * On success the mapping is in every context's tree and page tables; on
+ * failure in none of them.
+ *
+ * Return: 0; -ERANGE, -EADDRINUSE or -EEXIST for a fixed IOVA outside a
+ * window, over a hole or over a live mapping; -ENOSPC if no IOVA is free in
+ * all the contexts; -ENOMEM or the IOMMU driver's error.
+ */
+int vpudom_map_sg_locked(struct vpudom *vd, struct vpudom_mapping *m,
+			 struct sg_table *sgt, bool fixed)
+{
+	unsigned long done = 0;
+	u64 granule = 0, last;
+	unsigned int i;
+	ssize_t mapped;
+	int ret;
+
+	lockdep_assert_held_read(&vd->rwsem);
+	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
+		lockdep_assert_held(&vd->ctx[i]->lock);
+		granule = max(granule, vd->ctx[i]->iova.granule);
+	}
+	if (!IS_ALIGNED(m->size, granule) ||
+	    (fixed && !IS_ALIGNED(m->iova, granule)))
+		return -EINVAL;
+
+	if (fixed) {
+		last = m->iova + m->size - 1;
+		for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
+			ret = vpudom_iova_check(&vd->ctx[i]->iova, m->iova,
+						last);
+			if (ret)
+				return ret;
+		}
+	} else {
+		ret = vpudom_find_common(vd, m->blocks, m->size,
+					 vpudom_map_align(vd, m->blocks,
+							  m->size, granule),
+					 &m->iova);
+		if (ret) {
+			for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS)
+				vd->ctx[i]->iova.failures++;
+			return ret;
+		}
+		last = m->iova + m->size - 1;
+	}
+
+	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
+		ret = vpudom_iova_insert(&vd->ctx[i]->iova, m->iova, last, m);
+		if (ret)
+			goto remove_areas;
+		done |= BIT(i);
+	}
+	done = 0;
+	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
+		mapped = vpudom_iommu_map_sg(vd->ctx[i]->domain, m->iova,
+					     sgt->sgl, sgt->orig_nents,
+					     m->prot);
+		if (mapped != m->size) {
+			ret = mapped < 0 ? mapped : -EIO;
+			if (mapped > 0)
+				iommu_unmap(vd->ctx[i]->domain, m->iova,
+					    mapped);
+			goto unmap_domains;
+		}
+		done |= BIT(i);
+	}
+	trace_vpudom_map(vd->id, m->blocks, m->iova, m->size, m->prot,
+			 m->source);
+	return 0;
+
+unmap_domains:
+	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS)
+		iommu_unmap(vd->ctx[i]->domain, m->iova, m->size);
+	done = m->blocks;
+remove_areas:
+	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS)
+		vpudom_iova_remove(&vd->ctx[i]->iova, m->iova, last);
+	return ret;
+}
+
+static void vpudom_mapping_release(struct vpudom_mapping *m)
+{
+	kfree_rcu(m, rcu);
+}
+
+/*
+ * Take every mapping on @dead out of its contexts' trees and page tables,
+ * sync each touched IOTLB once, and only then release the memory behind
+ * the mappings, which the device can no longer reach.  Every context of
+ * every mapping is locked.
+ */
+static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
+{
+	struct iommu_iotlb_gather gather[VPUDOM_MAX_BLOCKS];
+	struct vpudom_mapping *m, *next;
+	unsigned long touched = 0;
+	unsigned int i;
+	u64 bytes = 0;
+
+	for (i = 0; i < vd->hw->nr_blocks; i++)
+		iommu_iotlb_gather_init(&gather[i]);
+	list_for_each_entry(m, dead, dead_node) {
+		for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
+			struct vpudom_ctx *ctx = vd->ctx[i];
+
+			vpudom_iova_remove(&ctx->iova, m->iova,
+					   m->iova + m->size - 1);
+			iommu_unmap_fast(ctx->domain, m->iova, m->size,
+					 &gather[i]);
+		}
+		touched |= m->blocks;
+		bytes += m->size;
+		trace_vpudom_unmap(vd->id, m->blocks, m->iova, m->size);
+	}
+	for_each_set_bit(i, &touched, VPUDOM_MAX_BLOCKS)
+		iommu_iotlb_sync(vd->ctx[i]->domain, &gather[i]);
+	list_for_each_entry_safe(m, next, dead, dead_node) {
+		list_del(&m->dead_node);
+		vpudom_mapping_release(m);
+	}
+	return bytes;
+}
+
+/**
+ * vpudom_unmap_locked() - unmap the whole mappings of an owner in a range
+ * @vd: the instance, held for read and alive; all its contexts locked
+ * @block: the block whose IOVA space @iova is in
+ * @iova: first IOVA of the range
+ * @length: bytes in the range
+ * @owner: only this owner's mappings are seen
+ *
+ * A mapping that is in several blocks leaves all of them.  The mappings of
+ * other owners are invisible: they neither count nor block.
+ *
+ * Return: bytes unmapped; -EINVAL if the range cuts through a mapping
+ * (nothing is unmapped then); -ENOENT if it holds no mapping.
+ */
+s64 vpudom_unmap_locked(struct vpudom *vd, unsigned int block, u64 iova,
+			u64 length, const void *owner)
+{
+	struct vpudom_ctx *ctx = vd->ctx[block];
+	u64 last = iova + length - 1;
+	struct vpudom_mapping *m;
+	LIST_HEAD(dead);
+	void *entry;
+
+	MA_STATE(mas, &ctx->iova.mt, iova, iova);
+
+	lockdep_assert_held_read(&vd->rwsem);
+	lockdep_assert_held(&ctx->lock);
+	mas_for_each(&mas, entry, last) {
+		if (vpudom_iova_is_hole(entry))
+			continue;
+		m = entry;
+		if (m->owner != owner)
+			continue;
+		if (m->iova < iova || m->iova + m->size - 1 > last)
+			return -EINVAL;
+	}
+	mas_set(&mas, iova);
+	mas_for_each(&mas, entry, last) {
+		if (vpudom_iova_is_hole(entry) ||
+		    ((struct vpudom_mapping *)entry)->owner != owner)
+			continue;
+		list_add_tail(&((struct vpudom_mapping *)entry)->dead_node,
+			      &dead);
+	}
+	if (list_empty(&dead))
+		return -ENOENT;
+	return vpudom_unmap_list(vd, &dead);
+}
+
+/**
+ * vpudom_revoke_locked() - unmap every mapping of an instance
+ * @vd: the instance, held for write
+ */
+void vpudom_revoke_locked(struct vpudom *vd)
+{
+	unsigned long blocks = 0;
+	struct vpudom_mapping *m;
+	unsigned int i;
+	LIST_HEAD(dead);
+	void *entry;
+
+	lockdep_assert_held_write(&vd->rwsem);
+	for (i = 0; i < vd->hw->nr_blocks; i++)
+		if (vd->ctx[i])
+			blocks |= BIT(i);
+	vpudom_lock_blocks(vd, blocks);
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+		MA_STATE(mas, &vd->ctx[i]->iova.mt, 0, 0);
+
+		mas_for_each(&mas, entry, ULONG_MAX) {
+			if (vpudom_iova_is_hole(entry))
+				continue;
+			m = entry;
+			/* A mapping is in several trees: take it once. */
+			if (__ffs(m->blocks) == i)
+				list_add_tail(&m->dead_node, &dead);
+		}
+	}
+	vpudom_unmap_list(vd, &dead);
+	vpudom_unlock_blocks(vd, blocks);
+}
+
+static int vpudom_get_alive(struct vpudom *vd)
+{
+	down_read(&vd->rwsem);
+	if (vd->dead) {
+		up_read(&vd->rwsem);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/**
+ * vpudom_map_sgtable() - map a kernel buffer into one or more blocks
+ * @vd: the instance
+ * @blocks: mask of block numbers; with more than one bit the buffer is
+ *	mapped into all of them at one IOVA, or into none
+ * @sgt: the buffer: CPU pages, every segment aligned to the IOMMU page size
+ *	in address and length; the caller keeps it alive until unmapped
+ * @prot: IOMMU_READ and/or IOMMU_WRITE: what the device may do
+ * @flags: %VPUDOM_MAP_FIXED to map at *@iova
+ * @iova: the IOVA for %VPUDOM_MAP_FIXED; the IOVA used on success
+ *
+ * Without %VPUDOM_MAP_FIXED the lowest free IOVA of the common windows is
+ * used, aligned to the largest IOMMU page size that is not larger than the
+ * buffer, so that large contiguous memory is mapped with block entries.
+ *
+ * Context: process context; may sleep.
+ * Return: 0; -EINVAL for bad arguments or alignment; -ERANGE, -EADDRINUSE,
+ * -EEXIST for a fixed IOVA outside the windows, over a reserved hole or over
+ * a live mapping; -ENOSPC when no IOVA is free; -ENODEV when the instance
+ * was unregistered; -ENOMEM.
+ */
+int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
+		       struct sg_table *sgt, int prot, unsigned int flags,
+		       u64 *iova)
+{
+	bool fixed = flags & VPUDOM_MAP_FIXED;
+	struct vpudom_mapping *m;
+	struct scatterlist *sg;
+	u64 size = 0;
+	unsigned int i;
+	int ret;
+
+	if (flags & ~VPUDOM_MAP_FIXED || !prot ||
+	    prot & ~(IOMMU_READ | IOMMU_WRITE) || !blocks ||
+	    blocks & ~vpudom_all_blocks(vd) || !sgt || !sgt->orig_nents)
+		return -EINVAL;
+	for_each_sgtable_sg(sgt, sg, i) {
+		if (!PAGE_ALIGNED(sg->offset) || !PAGE_ALIGNED(sg->length))
+			return -EINVAL;
+		size += sg->length;
+	}
+	if (!size || (fixed && *iova + size - 1 < *iova))
+		return -EINVAL;
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->blocks = blocks;
+	m->size = size;
+	m->prot = prot;
+	m->source = VPUDOM_SRC_KERNEL;
+	if (fixed)
+		m->iova = *iova;
+
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		goto free_mapping;
+	vpudom_lock_blocks(vd, blocks);
+	ret = vpudom_map_sg_locked(vd, m, sgt, fixed);
+	if (!ret)
+		*iova = m->iova;
+	vpudom_unlock_blocks(vd, blocks);
+	up_read(&vd->rwsem);
+	if (ret)
+		goto free_mapping;
+	return 0;
+
+free_mapping:
+	kfree(m);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vpudom_map_sgtable);
+
+/**
+ * vpudom_unmap() - unmap the kernel's whole mappings in an IOVA range
+ * @vd: the instance
+ * @block: the block whose IOVAs are meant
+ * @iova: first IOVA of the range
+ * @length: length of the range in bytes
+ *
+ * Every mapping made by vpudom_map_sgtable() that lies inside the range is
+ * unmapped, from all the blocks it was mapped into; the IOTLB of each
+ * domain is synced once.  On return the device can no longer reach the
+ * memory and the caller may free it.
+ *
+ * Context: process context; may sleep.
+ * Return: bytes unmapped; -EINVAL for a bad range or one that cuts through a
+ * mapping (nothing unmapped); -ENOENT if no mapping lies in the range;
+ * -ENODEV when the instance was unregistered (its mappings are gone).
+ */
+s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova, u64 length)
+{
+	s64 ret;
+
+	if (block >= vd->hw->nr_blocks || !length || iova + length - 1 < iova)
+		return -EINVAL;
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	vpudom_lock_blocks(vd, vpudom_all_blocks(vd));
+	ret = vpudom_unmap_locked(vd, block, iova, length, NULL);
+	vpudom_unlock_blocks(vd, vpudom_all_blocks(vd));
+	up_read(&vd->rwsem);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vpudom_unmap);
+
+/**
+ * vpudom_iova_to_phys() - what an IOVA of a block translates to
+ * @vd: the instance
+ * @block: block number
+ * @iova: the IOVA
+ *
+ * Return: the physical address, or 0 if @iova is not mapped in @block or
+ * the instance is gone.
+ */
+phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
+				u64 iova)
+{
+	phys_addr_t phys;
+
+	if (block >= vd->hw->nr_blocks || vpudom_get_alive(vd))
+		return 0;
+	phys = iommu_iova_to_phys(vd->ctx[block]->domain, iova);
+	up_read(&vd->rwsem);
+	return phys;
+}
+EXPORT_SYMBOL_GPL(vpudom_iova_to_phys);
+
+/**
+ * vpudom_fault_handler() - account an IOMMU fault to its stream
+ * @domain: the context's domain
+ * @dev: the context's device
+ * @iova: the faulting IOVA
+ * @flags: IOMMU_FAULT_READ / IOMMU_FAULT_WRITE
+ * @token: the context
+ *
+ * Called by IOMMU drivers that report context faults (arm-smmu, qcom), in
+ * interrupt context: the nearest mapping is found under RCU.
+ *
+ * Return: 0, the fault is reported.
+ */
+int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
+			 unsigned long iova, int flags, void *token)
+{
+	struct vpudom_ctx *ctx = token;
+	struct vpudom_mapping *near = NULL;
+	void *entry;
+
+	MA_STATE(mas, &ctx->iova.mt, iova, iova);
+
+	atomic64_inc(&ctx->faults);
+	trace_vpudom_fault(ctx->vd->id, ctx->index, ctx->sid, iova, flags);
+
+	rcu_read_lock();
+	entry = mas_walk(&mas);
+	if (!entry || vpudom_iova_is_hole(entry)) {
+		mas_set(&mas, iova);
+		entry = mas_prev(&mas, 0);
+		while (entry && vpudom_iova_is_hole(entry))
+			entry = mas_prev(&mas, 0);
+	}
+	if (entry && !vpudom_iova_is_hole(entry))
+		near = entry;
+	if (near)
+		dev_err_ratelimited(dev, "%s: %s fault at IOVA %#lx, stream %#x; nearest mapping below: %#llx-%#llx prot %#x\n",
+				    ctx->desc->name,
+				    flags & IOMMU_FAULT_WRITE ? "write" : "read",
+				    iova, ctx->sid, near->iova,
+				    near->iova + near->size - 1, near->prot);
+	else
+		dev_err_ratelimited(dev, "%s: %s fault at IOVA %#lx, stream %#x; no mapping below it\n",
+				    ctx->desc->name,
+				    flags & IOMMU_FAULT_WRITE ? "write" : "read",
+				    iova, ctx->sid);
+	rcu_read_unlock();
+	return 0;
+}

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vpudom private definitions.
+ *
+ * Lock order, outermost first:
+ *   vpudom_instances_lock -> vpudom::rwsem -> vpudom_ctx::lock (in ascending
+ *   block order when several are held)
+ *
+ * The maple tree of a context uses vpudom_ctx::lock as its external lock,
+ * and is also read under RCU by the fault handler.
+ */
+#ifndef _VPUDOM_PRIV_H
+#define _VPUDOM_PRIV_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/maple_tree.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <linux/vpudom.h>
+
+struct dentry;
+struct iommu_domain;
+struct iommu_group;
+struct seq_file;
+
+/* Holes a context may have: reserved regions plus carve-outs plus IOVA 0. */
+#define VPUDOM_MAX_HOLES	16
+/* Usable ranges: the window split by at most VPUDOM_MAX_HOLES holes. */
+#define VPUDOM_MAX_RANGES	(VPUDOM_MAX_HOLES + 1)
+
+/**
+ * enum vpudom_hole_kind - why an IOVA range inside a window is not usable
+ * @VPUDOM_HOLE_ZERO: IOVA 0, never handed out
+ * @VPUDOM_HOLE_RESV: a reserved region of the IOMMU (iommu_get_resv_regions)
+ * @VPUDOM_HOLE_MSI: the IOMMU's MSI window (a reserved region too)
+ * @VPUDOM_HOLE_DIRECT: a direct-mapped region firmware relies on
+ * @VPUDOM_HOLE_CARVEOUT: a carve-out of the hardware description
+ */
+enum vpudom_hole_kind {
+	VPUDOM_HOLE_ZERO,
+	VPUDOM_HOLE_RESV,
+	VPUDOM_HOLE_MSI,
+	VPUDOM_HOLE_DIRECT,
+	VPUDOM_HOLE_CARVEOUT,
+};
+
+/**
+ * struct vpudom_hole - a range of a window that is never allocated
+ * @range: the IOVAs, clipped to the window
+ * @kind: where it comes from
+ */
+struct vpudom_hole {
+	struct vpudom_iova_range range;
+	enum vpudom_hole_kind kind;
+};
+
+/**
+ * struct vpudom_iova_space - bounded IOVA allocator of one context
+ * @mt: live areas and holes by IOVA range; gap-tracking (MT_FLAGS_ALLOC_RANGE)
+ *	so that a free range is found in O(log n)
+ * @bounds: window ∩ aperture, without IOVA 0
+ * @granule: smallest unit of allocation (the smallest IOMMU page size, at
+ *	least PAGE_SIZE)
+ * @mapped: bytes in live areas
+ * @nr_areas: number of live areas
+ * @high_water: largest @mapped seen
+ * @failures: allocations refused for lack of space
+ * @lock: the lock that protects all of the above, the tree's external lock
+ *
+ * All members are protected by the lock passed to vpudom_iova_init(); the
+ * tree may also be read under RCU.
+ */
+struct vpudom_iova_space {
+	struct maple_tree mt;
+	struct vpudom_iova_range bounds;
+	u64 granule;
+	u64 mapped;
+	u64 nr_areas;
+	u64 high_water;
+	u64 failures;
+	struct mutex *lock; /* the context's, see above */
+};
+
+/* iova.c: the allocator engine, with no knowledge of mappings or users */
+void vpudom_iova_init(struct vpudom_iova_space *s,
+		      const struct vpudom_iova_range *bounds,
+		      u64 granule, struct mutex *lock);
+void vpudom_iova_destroy(struct vpudom_iova_space *s);
+int vpudom_iova_add_hole(struct vpudom_iova_space *s,
+			 const struct vpudom_iova_range *hole);
+int vpudom_iova_check(struct vpudom_iova_space *s, u64 start, u64 last);
+bool vpudom_iova_busy(struct vpudom_iova_space *s, u64 start, u64 last,
+		      u64 *busy_last);
+int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
+		     u64 min, u64 max, u64 *start);
+int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
+		       void *area);
+void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last);
+void *vpudom_iova_lookup(struct vpudom_iova_space *s, u64 iova);
+u64 vpudom_iova_largest_free(struct vpudom_iova_space *s);
+bool vpudom_iova_is_hole(const void *entry);
+
+/**
+ * struct vpudom_ctx - one stream (SID) of a VPU instance
+ * @vd: the instance
+ * @index: block number
+ * @desc: the block, as the hardware table describes it
+ * @dev: the stream's own device (reference held)
+ * @group: its IOMMU group (reference held)
+ * @domain: the unmanaged domain attached to @dev
+ * @sid: stream ID read back from the device's fwspec
+ * @pgsize_bitmap: page sizes @domain supports
+ * @aperture: @domain's aperture
+ * @holes: reserved ranges inside the window
+ * @nr_holes: number of @holes
+ * @usable: window ∩ aperture − @holes, sorted
+ * @nr_usable: number of @usable
+ * @lock: protects @iova and every mapping's presence in this context
+ * @iova: the allocator
+ * @faults: IOMMU faults reported for this stream
+ * @debugfs: the context's debugfs directory
+ */
+struct vpudom_ctx {
+	struct vpudom *vd;
+	unsigned int index;
+	const struct vpudom_block_desc *desc;
+	struct device *dev;
+	struct iommu_group *group;
+	struct iommu_domain *domain;
+	u32 sid;
+	unsigned long pgsize_bitmap;
+	struct vpudom_iova_range aperture;
+	struct vpudom_hole holes[VPUDOM_MAX_HOLES];
+	unsigned int nr_holes;
+	struct vpudom_iova_range usable[VPUDOM_MAX_RANGES];
+	unsigned int nr_usable;
+	struct mutex lock; /* see above */
+	struct vpudom_iova_space iova;
+	atomic64_t faults;
+	struct dentry *debugfs;
+};
+
+/**
+ * struct vpudom - one VPU instance
+ * @kref: held by the frontend until vpudom_unregister() and by every
+ *	consumer that looked the instance up
+ * @dev: the VPU device (the frontend's)
+ * @hw: hardware description: blocks and their windows
+ * @id: instance number
+ * @name: "vpudom<id>"
+ * @rwsem: taken for read by every operation on mappings, for write to
+ *	revoke; protects @dead and the lifetime of @ctx
+ * @dead: revoked by vpudom_unregister(); operations return -ENODEV
+ * @registered: published by vpudom_register()
+ * @ctx: contexts by block number; all present once registered
+ * @node: entry in the list of instances
+ * @debugfs: the instance's debugfs directory
+ */
+struct vpudom {
+	struct kref kref;
+	struct device *dev;
+	const struct vpudom_hw_desc *hw;
+	int id;
+	char name[16];
+	struct rw_semaphore rwsem;
+	bool dead;
+	bool registered;
+	struct vpudom_ctx *ctx[VPUDOM_MAX_BLOCKS];
+	struct list_head node;
+	struct dentry *debugfs;
+};
+
+/**
+ * enum vpudom_source - where the memory of a mapping comes from
+ * @VPUDOM_SRC_KERNEL: a kernel sg_table (in-kernel API)
+ */
+enum vpudom_source {
+	VPUDOM_SRC_KERNEL,
+};
+
+/**
+ * struct vpudom_mapping - one buffer mapped into one or more contexts at
+ *	one IOVA
+ * @iova: first IOVA
+ * @size: length in bytes
+ * @blocks: mask of the contexts it is mapped into
+ * @prot: IOMMU_READ / IOMMU_WRITE
+ * @source: where the memory comes from
+ * @owner: the owner that may see and unmap it (NULL: the kernel)
+ * @dead_node: entry in the list of mappings an unmap is taking down
+ * @rcu: frees it after RCU readers of the trees are done
+ */
+struct vpudom_mapping {
+	u64 iova;
+	u64 size;
+	unsigned long blocks;
+	int prot;
+	enum vpudom_source source;
+	const void *owner;
+	struct list_head dead_node;
+	struct rcu_head rcu;
+};
+
+/* core.c: instances */
+extern struct mutex vpudom_instances_lock;
+extern struct dentry *vpudom_debugfs_root;
+
+/* core.c */
+const char *vpudom_hole_name(enum vpudom_hole_kind kind);
+
+/* map.c */
+void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks);
+void vpudom_unlock_blocks(struct vpudom *vd, unsigned long blocks);
+unsigned long vpudom_all_blocks(struct vpudom *vd);
+int vpudom_map_sg_locked(struct vpudom *vd, struct vpudom_mapping *m,
+			 struct sg_table *sgt, bool fixed);
+s64 vpudom_unmap_locked(struct vpudom *vd, unsigned int block, u64 iova,
+			u64 length, const void *owner);
+void vpudom_revoke_locked(struct vpudom *vd);
+const char *vpudom_source_name(enum vpudom_source source);
+int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
+			 unsigned long iova, int flags, void *token);
+
+/* debugfs.c */
+void vpudom_debugfs_add(struct vpudom *vd);
+void vpudom_debugfs_remove(struct vpudom *vd);
+
+/* of.c */
+int vpudom_of_register(void);
+void vpudom_of_unregister(void);
+
+#endif /* _VPUDOM_PRIV_H */
