@@ -89,4 +89,27 @@ static inline ssize_t vpudom_iommu_map_sg(struct iommu_domain *domain,
 #define VPUDOM_REMOVE_WRAPPER(fn)
 #endif
 
+/*
+ * 6.2, "dma-buf: Move dma_buf_map_attachment() to dynamic locking
+ * specification": an importer that does not hold the reservation lock
+ * calls the _unlocked variants.
+ */
+#if VPUDOM_KERNEL_SINCE(6, 2, 0)
+#define vpudom_dma_buf_map_attachment	dma_buf_map_attachment_unlocked
+#define vpudom_dma_buf_unmap_attachment	dma_buf_unmap_attachment_unlocked
+#else
+#define vpudom_dma_buf_map_attachment	dma_buf_map_attachment
+#define vpudom_dma_buf_unmap_attachment	dma_buf_unmap_attachment
+#endif
+
+/*
+ * 6.13, "module: Convert symbol namespace to string literal": namespaces
+ * are named by strings.
+ */
+#if VPUDOM_KERNEL_SINCE(6, 13, 0)
+#define VPUDOM_IMPORT_NS_DMA_BUF	MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define VPUDOM_IMPORT_NS_DMA_BUF	MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
 #endif /* _VPUDOM_COMPAT_H */

@@ -48,7 +48,7 @@ static int vpudom_hole_cmp(const void *a, const void *b)
 }
 
 /* Round a range outwards to the granule; false if it wraps. */
-static bool vpudom_round_out(struct vpudom_iova_range *r, u64 granule)
+static bool vpudom_round_out(struct vpudom_range *r, u64 granule)
 {
 	r->start = round_down(r->start, granule);
 	if ((r->last & (granule - 1)) != granule - 1) {
@@ -60,11 +60,11 @@ static bool vpudom_round_out(struct vpudom_iova_range *r, u64 granule)
 }
 
 static int vpudom_ctx_add_hole(struct vpudom_ctx *ctx,
-			       const struct vpudom_iova_range *bounds,
+			       const struct vpudom_range *bounds,
 			       u64 start, u64 last, enum vpudom_hole_kind kind)
 {
 	struct vpudom_hole *hole;
-	struct vpudom_iova_range r = { .start = start, .last = last };
+	struct vpudom_range r = { .start = start, .last = last };
 
 	if (start > last || !vpudom_round_out(&r, ctx->iova.granule)) {
 		dev_err(ctx->dev, "%s: invalid %s region %#llx-%#llx\n",
@@ -107,7 +107,7 @@ static enum vpudom_hole_kind vpudom_resv_kind(enum iommu_resv_type type)
 static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
 {
 	const struct vpudom_block_desc *desc = ctx->desc;
-	struct vpudom_iova_range bounds;
+	struct vpudom_range bounds;
 	struct iommu_resv_region *region;
 	LIST_HEAD(resv);
 	u64 granule, cursor;
@@ -157,7 +157,7 @@ static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
 	     vpudom_hole_cmp, NULL);
 	cursor = bounds.start;
 	for (i = 0; i < ctx->nr_holes; i++) {
-		const struct vpudom_iova_range *h = &ctx->holes[i].range;
+		const struct vpudom_range *h = &ctx->holes[i].range;
 
 		if (h->start > cursor) {
 			ctx->usable[ctx->nr_usable].start = cursor;
@@ -241,6 +241,7 @@ static struct vpudom_ctx *vpudom_ctx_create(struct vpudom *vd,
 	ctx->sid = fwspec->ids[0];
 	mutex_init(&ctx->lock);
 	atomic64_set(&ctx->faults, 0);
+	INIT_WORK(&ctx->fault_work, vpudom_fault_work);
 
 	ret = iommu_group_claim_dma_owner(group, ctx);
 	if (ret) {
@@ -293,11 +294,13 @@ put_group:
 /* Called with every mapping of @ctx gone and the instance revoked. */
 static void vpudom_ctx_destroy(struct vpudom_ctx *ctx)
 {
+	iommu_detach_device(ctx->domain, ctx->dev);
+	iommu_domain_free(ctx->domain);
+	/* No fault can be reported any more: let the last report finish. */
+	cancel_work_sync(&ctx->fault_work);
 	mutex_lock(&ctx->lock);
 	vpudom_iova_destroy(&ctx->iova);
 	mutex_unlock(&ctx->lock);
-	iommu_detach_device(ctx->domain, ctx->dev);
-	iommu_domain_free(ctx->domain);
 	iommu_group_release_dma_owner(ctx->group);
 	iommu_group_put(ctx->group);
 	put_device(ctx->dev);
@@ -398,12 +401,16 @@ EXPORT_SYMBOL_GPL(vpudom_add_block);
  * vpudom_register() - publish an instance whose blocks are all there
  * @vd: the instance
  *
+ * Creates /dev/vpudom<id> and the debugfs directory.
+ *
  * Context: process context; may sleep.
- * Return: 0, or -ENODEV if a block has no context.
+ * Return: 0, -ENODEV if a block has no context, or the error of creating
+ * the character device.
  */
 int vpudom_register(struct vpudom *vd)
 {
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < vd->hw->nr_blocks; i++) {
 		if (!vd->ctx[i]) {
@@ -411,6 +418,11 @@ int vpudom_register(struct vpudom *vd)
 				vd->hw->blocks[i].name);
 			return -ENODEV;
 		}
+	}
+	ret = vpudom_cdev_register(vd);
+	if (ret) {
+		dev_err(vd->dev, "cannot create /dev/%s: %d\n", vd->name, ret);
+		return ret;
 	}
 	mutex_lock(&vpudom_instances_lock);
 	list_add_tail(&vd->node, &vpudom_instances);
@@ -444,8 +456,10 @@ void vpudom_unregister(struct vpudom *vd)
 	if (vd->registered)
 		list_del_init(&vd->node);
 	mutex_unlock(&vpudom_instances_lock);
-	if (vd->registered)
+	if (vd->registered) {
+		vpudom_cdev_unregister(vd);
 		vpudom_debugfs_remove(vd);
+	}
 
 	down_write(&vd->rwsem);
 	vd->dead = true;

@@ -13,7 +13,7 @@
 struct dentry *vpudom_debugfs_root;
 
 static void vpudom_seq_range(struct seq_file *s, const char *what,
-			     const struct vpudom_iova_range *r)
+			     const struct vpudom_range *r)
 {
 	seq_printf(s, "%-9s0x%016llx-0x%016llx", what, r->start, r->last);
 }
@@ -67,17 +67,21 @@ static int mappings_show(struct seq_file *s, void *unused)
 
 	MA_STATE(mas, &ctx->iova.mt, 0, 0);
 
-	seq_puts(s, "first              last               size               prot blocks source\n");
+	seq_puts(s, "first              last               size               prot blocks source  owner\n");
 	mutex_lock(&ctx->lock);
 	mas_for_each(&mas, entry, ULONG_MAX) {
 		if (vpudom_iova_is_hole(entry))
 			continue;
 		m = entry;
-		seq_printf(s, "0x%016llx 0x%016llx 0x%016llx %c%c   0x%04lx %s\n",
+		seq_printf(s, "0x%016llx 0x%016llx 0x%016llx %c%c   0x%04lx %-7s ",
 			   m->iova, m->iova + m->size - 1, m->size,
 			   m->prot & IOMMU_READ ? 'r' : '-',
 			   m->prot & IOMMU_WRITE ? 'w' : '-', m->blocks,
 			   vpudom_source_name(m->source));
+		if (m->owner)
+			seq_printf(s, "%d/%s\n", m->pid, m->comm);
+		else
+			seq_puts(s, "kernel\n");
 	}
 	mutex_unlock(&ctx->lock);
 	return 0;

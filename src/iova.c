@@ -8,15 +8,15 @@
  * areas, as are insertion, removal and lookup.  The bounds of the window are
  * passed to every search, so the allocator never returns an IOVA outside it.
  *
- * The tree uses the context's mutex as its external lock (node allocation
- * may sleep under it) and runs in RCU mode, so that the fault handler can
- * look up the mapping nearest to a faulting IOVA from any context.
+ * The tree uses the context's mutex as its external lock, so that node
+ * allocation may sleep under it.  Nothing reads it without the mutex (the
+ * fault handler defers its lookup to process context), so it does not need
+ * RCU mode and its cost on every removal.
  */
 #include <linux/align.h>
 #include <linux/lockdep.h>
 #include <linux/maple_tree.h>
 #include <linux/minmax.h>
-#include <linux/rcupdate.h>
 
 #include "vpudom.h"
 
@@ -33,11 +33,10 @@ bool vpudom_iova_is_hole(const void *entry)
 }
 
 void vpudom_iova_init(struct vpudom_iova_space *s,
-		      const struct vpudom_iova_range *bounds,
+		      const struct vpudom_range *bounds,
 		      u64 granule, struct mutex *lock)
 {
-	mt_init_flags(&s->mt, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN |
-			      MT_FLAGS_USE_RCU);
+	mt_init_flags(&s->mt, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN);
 	mt_set_external_lock(&s->mt, lock);
 	s->lock = lock;
 	s->bounds = *bounds;
@@ -73,7 +72,7 @@ static int vpudom_iova_store(struct vpudom_iova_space *s, u64 start, u64 last,
  * Return: 0 or -ENOMEM.
  */
 int vpudom_iova_add_hole(struct vpudom_iova_space *s,
-			 const struct vpudom_iova_range *hole)
+			 const struct vpudom_range *hole)
 {
 	u64 start = max(hole->start, s->bounds.start);
 	u64 last = min(hole->last, s->bounds.last);
@@ -249,9 +248,6 @@ void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last)
  * @s: the space
  * @iova: the IOVA
  *
- * Callers hold the space's lock, or rcu_read_lock() and accept that the
- * area may be going away.
- *
  * Return: the area, or NULL if @iova is free or in a hole.
  */
 void *vpudom_iova_lookup(struct vpudom_iova_space *s, u64 iova)
@@ -259,6 +255,7 @@ void *vpudom_iova_lookup(struct vpudom_iova_space *s, u64 iova)
 	MA_STATE(mas, &s->mt, iova, iova);
 	void *entry;
 
+	lockdep_assert_held(s->lock);
 	entry = mas_walk(&mas);
 	return vpudom_iova_is_hole(entry) ? NULL : entry;
 }

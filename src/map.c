@@ -6,7 +6,6 @@
  * sg_table it is handed and the release it must do afterwards.
  */
 #include <linux/iommu.h>
-#include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -18,6 +17,8 @@
 
 static const char * const vpudom_source_names[] = {
 	[VPUDOM_SRC_KERNEL] = "kernel",
+	[VPUDOM_SRC_USER] = "user",
+	[VPUDOM_SRC_DMABUF] = "dma-buf",
 };
 
 const char *vpudom_source_name(enum vpudom_source source)
@@ -191,22 +192,51 @@ remove_areas:
 	return ret;
 }
 
-static void vpudom_mapping_release(struct vpudom_mapping *m)
+/**
+ * vpudom_mapping_release() - give back what a mapping holds and free it
+ * @m: a mapping that is in no tree and no page table, or never was
+ *
+ * Called without any context lock: releasing user pages takes the owner's
+ * mmap_lock, releasing a dma-buf its reservation lock.
+ */
+void vpudom_mapping_release(struct vpudom_mapping *m)
 {
-	kfree_rcu(m, rcu);
+	switch (m->source) {
+	case VPUDOM_SRC_USER:
+		vpudom_user_release(m);
+		break;
+	case VPUDOM_SRC_DMABUF:
+		vpudom_dmabuf_release(m);
+		break;
+	case VPUDOM_SRC_KERNEL:
+		break;
+	}
+	if (m->owner)
+		atomic_dec(&m->owner->nr_mappings);
+	kfree(m);
+}
+
+static void vpudom_release_list(struct list_head *dead)
+{
+	struct vpudom_mapping *m, *next;
+
+	list_for_each_entry_safe(m, next, dead, dead_node) {
+		list_del(&m->dead_node);
+		vpudom_mapping_release(m);
+	}
 }
 
 /*
- * Take every mapping on @dead out of its contexts' trees and page tables,
- * sync each touched IOTLB once, and only then release the memory behind
- * the mappings, which the device can no longer reach.  Every context of
- * every mapping is locked.
+ * Take every mapping on @dead out of its contexts' trees and page tables
+ * and sync each touched IOTLB once: afterwards the device can no longer
+ * reach the memory, and the caller releases it once the locks are dropped.
+ * Every context of every mapping is locked.
  */
 static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 {
 	struct iommu_iotlb_gather gather[VPUDOM_MAX_BLOCKS];
-	struct vpudom_mapping *m, *next;
 	unsigned long touched = 0;
+	struct vpudom_mapping *m;
 	unsigned int i;
 	u64 bytes = 0;
 
@@ -216,6 +246,7 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 		for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
 			struct vpudom_ctx *ctx = vd->ctx[i];
 
+			lockdep_assert_held(&ctx->lock);
 			vpudom_iova_remove(&ctx->iova, m->iova,
 					   m->iova + m->size - 1);
 			iommu_unmap_fast(ctx->domain, m->iova, m->size,
@@ -227,39 +258,24 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 	}
 	for_each_set_bit(i, &touched, VPUDOM_MAX_BLOCKS)
 		iommu_iotlb_sync(vd->ctx[i]->domain, &gather[i]);
-	list_for_each_entry_safe(m, next, dead, dead_node) {
-		list_del(&m->dead_node);
-		vpudom_mapping_release(m);
-	}
 	return bytes;
 }
 
-/**
- * vpudom_unmap_locked() - unmap the whole mappings of an owner in a range
- * @vd: the instance, held for read and alive; all its contexts locked
- * @block: the block whose IOVA space @iova is in
- * @iova: first IOVA of the range
- * @length: bytes in the range
- * @owner: only this owner's mappings are seen
- *
- * A mapping that is in several blocks leaves all of them.  The mappings of
- * other owners are invisible: they neither count nor block.
- *
- * Return: bytes unmapped; -EINVAL if the range cuts through a mapping
- * (nothing is unmapped then); -ENOENT if it holds no mapping.
+/*
+ * Collect the owner's whole mappings inside [@iova, @last] of @block onto
+ * @dead.  Nothing is collected if the range cuts through one of them.
  */
-s64 vpudom_unmap_locked(struct vpudom *vd, unsigned int block, u64 iova,
-			u64 length, const void *owner)
+static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
+				u64 iova, u64 last,
+				struct vpudom_session *owner,
+				struct list_head *dead)
 {
 	struct vpudom_ctx *ctx = vd->ctx[block];
-	u64 last = iova + length - 1;
 	struct vpudom_mapping *m;
-	LIST_HEAD(dead);
 	void *entry;
 
 	MA_STATE(mas, &ctx->iova.mt, iova, iova);
 
-	lockdep_assert_held_read(&vd->rwsem);
 	lockdep_assert_held(&ctx->lock);
 	mas_for_each(&mas, entry, last) {
 		if (vpudom_iova_is_hole(entry))
@@ -272,15 +288,102 @@ s64 vpudom_unmap_locked(struct vpudom *vd, unsigned int block, u64 iova,
 	}
 	mas_set(&mas, iova);
 	mas_for_each(&mas, entry, last) {
-		if (vpudom_iova_is_hole(entry) ||
-		    ((struct vpudom_mapping *)entry)->owner != owner)
+		if (vpudom_iova_is_hole(entry))
 			continue;
-		list_add_tail(&((struct vpudom_mapping *)entry)->dead_node,
-			      &dead);
+		m = entry;
+		if (m->owner == owner)
+			list_add_tail(&m->dead_node, dead);
 	}
-	if (list_empty(&dead))
-		return -ENOENT;
-	return vpudom_unmap_list(vd, &dead);
+	return list_empty(dead) ? -ENOENT : 0;
+}
+
+/*
+ * Collect every mapping of @blocks owned by @owner, or every mapping at all
+ * if @any, onto @dead.  A mapping in several blocks is collected once, from
+ * its lowest block.
+ */
+static void vpudom_collect_all(struct vpudom *vd, unsigned long blocks,
+			       struct vpudom_session *owner, bool any,
+			       struct list_head *dead)
+{
+	struct vpudom_mapping *m;
+	unsigned int i;
+	void *entry;
+
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+		MA_STATE(mas, &vd->ctx[i]->iova.mt, 0, 0);
+
+		lockdep_assert_held(&vd->ctx[i]->lock);
+		mas_for_each(&mas, entry, ULONG_MAX) {
+			if (vpudom_iova_is_hole(entry))
+				continue;
+			m = entry;
+			if ((any || m->owner == owner) && __ffs(m->blocks) == i)
+				list_add_tail(&m->dead_node, dead);
+		}
+	}
+}
+
+/**
+ * vpudom_unmap_range() - unmap an owner's whole mappings in a range
+ * @vd: the instance
+ * @block: the block whose IOVA space the range is in
+ * @iova: first IOVA of the range
+ * @length: bytes in the range, not 0, not wrapping
+ * @owner: only this owner's mappings are seen (NULL: the kernel's)
+ *
+ * A mapping that is in several blocks leaves all of them.  The mappings of
+ * other owners are invisible: they neither count nor block.
+ *
+ * Return: bytes unmapped; -EINVAL if the range cuts through a mapping
+ * (nothing is unmapped then); -ENOENT if it holds no mapping; -ENODEV if
+ * the instance is gone.
+ */
+s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
+		       u64 length, struct vpudom_session *owner)
+{
+	unsigned long all = vpudom_all_blocks(vd);
+	LIST_HEAD(dead);
+	s64 ret;
+
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	vpudom_lock_blocks(vd, all);
+	ret = vpudom_collect_range(vd, block, iova, iova + length - 1, owner,
+				   &dead);
+	if (!ret)
+		ret = vpudom_unmap_list(vd, &dead);
+	vpudom_unlock_blocks(vd, all);
+	up_read(&vd->rwsem);
+	vpudom_release_list(&dead);
+	return ret;
+}
+
+/**
+ * vpudom_unmap_owner() - unmap every mapping of an owner
+ * @vd: the instance
+ * @owner: the session
+ *
+ * Return: bytes unmapped, or -ENODEV if the instance is gone (and with it
+ * every mapping).
+ */
+s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner)
+{
+	unsigned long all = vpudom_all_blocks(vd);
+	LIST_HEAD(dead);
+	s64 ret;
+
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	vpudom_lock_blocks(vd, all);
+	vpudom_collect_all(vd, all, owner, false, &dead);
+	ret = vpudom_unmap_list(vd, &dead);
+	vpudom_unlock_blocks(vd, all);
+	up_read(&vd->rwsem);
+	vpudom_release_list(&dead);
+	return ret;
 }
 
 /**
@@ -290,33 +393,28 @@ s64 vpudom_unmap_locked(struct vpudom *vd, unsigned int block, u64 iova,
 void vpudom_revoke_locked(struct vpudom *vd)
 {
 	unsigned long blocks = 0;
-	struct vpudom_mapping *m;
 	unsigned int i;
 	LIST_HEAD(dead);
-	void *entry;
 
 	lockdep_assert_held_write(&vd->rwsem);
 	for (i = 0; i < vd->hw->nr_blocks; i++)
 		if (vd->ctx[i])
 			blocks |= BIT(i);
 	vpudom_lock_blocks(vd, blocks);
-	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
-		MA_STATE(mas, &vd->ctx[i]->iova.mt, 0, 0);
-
-		mas_for_each(&mas, entry, ULONG_MAX) {
-			if (vpudom_iova_is_hole(entry))
-				continue;
-			m = entry;
-			/* A mapping is in several trees: take it once. */
-			if (__ffs(m->blocks) == i)
-				list_add_tail(&m->dead_node, &dead);
-		}
-	}
+	vpudom_collect_all(vd, blocks, NULL, true, &dead);
 	vpudom_unmap_list(vd, &dead);
 	vpudom_unlock_blocks(vd, blocks);
+	vpudom_release_list(&dead);
 }
 
-static int vpudom_get_alive(struct vpudom *vd)
+/**
+ * vpudom_get_alive() - hold an instance for an operation
+ * @vd: the instance
+ *
+ * Return: 0 with @vd->rwsem held for read, or -ENODEV if it was
+ * unregistered.
+ */
+int vpudom_get_alive(struct vpudom *vd)
 {
 	down_read(&vd->rwsem);
 	if (vd->dead) {
@@ -324,6 +422,37 @@ static int vpudom_get_alive(struct vpudom *vd)
 		return -ENODEV;
 	}
 	return 0;
+}
+
+/**
+ * vpudom_map() - map a prepared mapping
+ * @vd: the instance
+ * @m: the mapping: every field but @iova filled in, and @iova too if @fixed
+ * @sgt: the buffer
+ * @fixed: map at @m->iova
+ * @iova: the IOVA used, on success
+ *
+ * On success @m belongs to the trees: the caller must not touch it again,
+ * since another thread may unmap and free it at once.
+ *
+ * Return: as vpudom_map_sg_locked(), or -ENODEV if the instance is gone.
+ */
+int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
+	       struct sg_table *sgt, bool fixed, u64 *iova)
+{
+	unsigned long blocks = m->blocks;
+	int ret;
+
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	vpudom_lock_blocks(vd, blocks);
+	ret = vpudom_map_sg_locked(vd, m, sgt, fixed);
+	if (!ret)
+		*iova = m->iova;
+	vpudom_unlock_blocks(vd, blocks);
+	up_read(&vd->rwsem);
+	return ret;
 }
 
 /**
@@ -379,22 +508,9 @@ int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
 	m->source = VPUDOM_SRC_KERNEL;
 	if (fixed)
 		m->iova = *iova;
-
-	ret = vpudom_get_alive(vd);
+	ret = vpudom_map(vd, m, sgt, fixed, iova);
 	if (ret)
-		goto free_mapping;
-	vpudom_lock_blocks(vd, blocks);
-	ret = vpudom_map_sg_locked(vd, m, sgt, fixed);
-	if (!ret)
-		*iova = m->iova;
-	vpudom_unlock_blocks(vd, blocks);
-	up_read(&vd->rwsem);
-	if (ret)
-		goto free_mapping;
-	return 0;
-
-free_mapping:
-	kfree(m);
+		kfree(m);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vpudom_map_sgtable);
@@ -418,18 +534,9 @@ EXPORT_SYMBOL_GPL(vpudom_map_sgtable);
  */
 s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova, u64 length)
 {
-	s64 ret;
-
 	if (block >= vd->hw->nr_blocks || !length || iova + length - 1 < iova)
 		return -EINVAL;
-	ret = vpudom_get_alive(vd);
-	if (ret)
-		return ret;
-	vpudom_lock_blocks(vd, vpudom_all_blocks(vd));
-	ret = vpudom_unmap_locked(vd, block, iova, length, NULL);
-	vpudom_unlock_blocks(vd, vpudom_all_blocks(vd));
-	up_read(&vd->rwsem);
-	return ret;
+	return vpudom_unmap_range(vd, block, iova, length, NULL);
 }
 EXPORT_SYMBOL_GPL(vpudom_unmap);
 
@@ -463,8 +570,9 @@ EXPORT_SYMBOL_GPL(vpudom_iova_to_phys);
  * @flags: IOMMU_FAULT_READ / IOMMU_FAULT_WRITE
  * @token: the context
  *
- * Called by IOMMU drivers that report context faults (arm-smmu, qcom), in
- * interrupt context: the nearest mapping is found under RCU.
+ * Called by IOMMU drivers that report context faults (arm-smmu, qcom),
+ * possibly in interrupt context: the fault is counted and traced here, and
+ * reported with the nearest mapping from process context.
  *
  * Return: 0, the fault is reported.
  */
@@ -472,35 +580,61 @@ int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 			 unsigned long iova, int flags, void *token)
 {
 	struct vpudom_ctx *ctx = token;
-	struct vpudom_mapping *near = NULL;
+
+	atomic64_inc(&ctx->faults);
+	atomic64_set(&ctx->fault_iova, iova);
+	atomic_set(&ctx->fault_flags, flags);
+	trace_vpudom_fault(ctx->vd->id, ctx->index, ctx->sid, iova, flags);
+	schedule_work(&ctx->fault_work);
+	return 0;
+}
+
+/* The mapping at or below @iova, if any. */
+static struct vpudom_mapping *vpudom_mapping_below(struct vpudom_ctx *ctx,
+						   u64 iova)
+{
 	void *entry;
 
 	MA_STATE(mas, &ctx->iova.mt, iova, iova);
 
-	atomic64_inc(&ctx->faults);
-	trace_vpudom_fault(ctx->vd->id, ctx->index, ctx->sid, iova, flags);
-
-	rcu_read_lock();
+	lockdep_assert_held(&ctx->lock);
 	entry = mas_walk(&mas);
-	if (!entry || vpudom_iova_is_hole(entry)) {
+	while (entry && vpudom_iova_is_hole(entry))
+		entry = mas_prev(&mas, 0);
+	if (!entry) {
 		mas_set(&mas, iova);
 		entry = mas_prev(&mas, 0);
 		while (entry && vpudom_iova_is_hole(entry))
 			entry = mas_prev(&mas, 0);
 	}
-	if (entry && !vpudom_iova_is_hole(entry))
-		near = entry;
-	if (near)
-		dev_err_ratelimited(dev, "%s: %s fault at IOVA %#lx, stream %#x; nearest mapping below: %#llx-%#llx prot %#x\n",
-				    ctx->desc->name,
-				    flags & IOMMU_FAULT_WRITE ? "write" : "read",
-				    iova, ctx->sid, near->iova,
-				    near->iova + near->size - 1, near->prot);
+	return entry;
+}
+
+/**
+ * vpudom_fault_work() - report the last fault of a context
+ * @work: the context's fault work
+ *
+ * Faults that come faster than this runs are counted, not each reported.
+ */
+void vpudom_fault_work(struct work_struct *work)
+{
+	struct vpudom_ctx *ctx = container_of(work, struct vpudom_ctx,
+					      fault_work);
+	u64 iova = atomic64_read(&ctx->fault_iova);
+	int flags = atomic_read(&ctx->fault_flags);
+	const char *dir = flags & IOMMU_FAULT_WRITE ? "write" : "read";
+	struct vpudom_mapping *m;
+
+	mutex_lock(&ctx->lock);
+	m = vpudom_mapping_below(ctx, iova);
+	if (m)
+		dev_err_ratelimited(ctx->dev, "%s: %s fault at IOVA %#llx on stream %#x (%lld so far); nearest mapping below: %#llx-%#llx, prot %#x\n",
+				    ctx->desc->name, dir, iova, ctx->sid,
+				    (long long)atomic64_read(&ctx->faults),
+				    m->iova, m->iova + m->size - 1, m->prot);
 	else
-		dev_err_ratelimited(dev, "%s: %s fault at IOVA %#lx, stream %#x; no mapping below it\n",
-				    ctx->desc->name,
-				    flags & IOMMU_FAULT_WRITE ? "write" : "read",
-				    iova, ctx->sid);
-	rcu_read_unlock();
-	return 0;
+		dev_err_ratelimited(ctx->dev, "%s: %s fault at IOVA %#llx on stream %#x (%lld so far); no mapping below it\n",
+				    ctx->desc->name, dir, iova, ctx->sid,
+				    (long long)atomic64_read(&ctx->faults));
+	mutex_unlock(&ctx->lock);
 }

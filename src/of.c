@@ -10,6 +10,7 @@
  * registered; when any of them goes, the whole instance goes.
  */
 #include <linux/component.h>
+#include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/of.h>
 #include <linux/of_device.h>
@@ -165,6 +166,14 @@ static int vpudom_vpu_probe(struct platform_device *pdev)
 	if (!vpu)
 		return -ENOMEM;
 	vpu->hw = of_device_get_match_data(dev);
+	/*
+	 * The VPU device imports dma-bufs for its blocks.  It has no IOMMU,
+	 * so the addresses exporters give it are physical, and with a full
+	 * mask they are never bounced.
+	 */
+	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
 	ret = vpudom_vpu_check_topology(dev, vpu->hw, &match);
 	if (ret)
 		return dev_err_probe(dev, ret, "refusing the VPU\n");

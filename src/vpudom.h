@@ -6,8 +6,7 @@
  *   vpudom_instances_lock -> vpudom::rwsem -> vpudom_ctx::lock (in ascending
  *   block order when several are held)
  *
- * The maple tree of a context uses vpudom_ctx::lock as its external lock,
- * and is also read under RCU by the fault handler.
+ * The maple tree of a context uses vpudom_ctx::lock as its external lock.
  */
 #ifndef _VPUDOM_PRIV_H
 #define _VPUDOM_PRIV_H
@@ -15,12 +14,18 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/maple_tree.h>
+#include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/sched.h>
+#include <linux/scatterlist.h>
 #include <linux/types.h>
 #include <linux/vpudom.h>
+#include <linux/workqueue.h>
 
 struct dentry;
+struct dma_buf;
+struct dma_buf_attachment;
 struct iommu_domain;
 struct iommu_group;
 struct seq_file;
@@ -52,7 +57,7 @@ enum vpudom_hole_kind {
  * @kind: where it comes from
  */
 struct vpudom_hole {
-	struct vpudom_iova_range range;
+	struct vpudom_range range;
 	enum vpudom_hole_kind kind;
 };
 
@@ -69,12 +74,11 @@ struct vpudom_hole {
  * @failures: allocations refused for lack of space
  * @lock: the lock that protects all of the above, the tree's external lock
  *
- * All members are protected by the lock passed to vpudom_iova_init(); the
- * tree may also be read under RCU.
+ * All members are protected by the lock passed to vpudom_iova_init().
  */
 struct vpudom_iova_space {
 	struct maple_tree mt;
-	struct vpudom_iova_range bounds;
+	struct vpudom_range bounds;
 	u64 granule;
 	u64 mapped;
 	u64 nr_areas;
@@ -85,11 +89,11 @@ struct vpudom_iova_space {
 
 /* iova.c: the allocator engine, with no knowledge of mappings or users */
 void vpudom_iova_init(struct vpudom_iova_space *s,
-		      const struct vpudom_iova_range *bounds,
+		      const struct vpudom_range *bounds,
 		      u64 granule, struct mutex *lock);
 void vpudom_iova_destroy(struct vpudom_iova_space *s);
 int vpudom_iova_add_hole(struct vpudom_iova_space *s,
-			 const struct vpudom_iova_range *hole);
+			 const struct vpudom_range *hole);
 int vpudom_iova_check(struct vpudom_iova_space *s, u64 start, u64 last);
 bool vpudom_iova_busy(struct vpudom_iova_space *s, u64 start, u64 last,
 		      u64 *busy_last);
@@ -120,6 +124,10 @@ bool vpudom_iova_is_hole(const void *entry);
  * @lock: protects @iova and every mapping's presence in this context
  * @iova: the allocator
  * @faults: IOMMU faults reported for this stream
+ * @fault_iova: IOVA of the last fault
+ * @fault_flags: IOMMU_FAULT_* flags of the last fault
+ * @fault_work: reports the last fault with the nearest mapping; the fault
+ *	handler may run in interrupt context, where @lock cannot be taken
  * @debugfs: the context's debugfs directory
  */
 struct vpudom_ctx {
@@ -131,14 +139,17 @@ struct vpudom_ctx {
 	struct iommu_domain *domain;
 	u32 sid;
 	unsigned long pgsize_bitmap;
-	struct vpudom_iova_range aperture;
+	struct vpudom_range aperture;
 	struct vpudom_hole holes[VPUDOM_MAX_HOLES];
 	unsigned int nr_holes;
-	struct vpudom_iova_range usable[VPUDOM_MAX_RANGES];
+	struct vpudom_range usable[VPUDOM_MAX_RANGES];
 	unsigned int nr_usable;
 	struct mutex lock; /* see above */
 	struct vpudom_iova_space iova;
 	atomic64_t faults;
+	atomic64_t fault_iova;
+	atomic_t fault_flags;
+	struct work_struct fault_work;
 	struct dentry *debugfs;
 };
 
@@ -157,6 +168,7 @@ struct vpudom_ctx {
  * @ctx: contexts by block number; all present once registered
  * @node: entry in the list of instances
  * @debugfs: the instance's debugfs directory
+ * @misc: the character device /dev/vpudom<id>, while registered
  */
 struct vpudom {
 	struct kref kref;
@@ -170,14 +182,29 @@ struct vpudom {
 	struct vpudom_ctx *ctx[VPUDOM_MAX_BLOCKS];
 	struct list_head node;
 	struct dentry *debugfs;
+	struct miscdevice misc;
+};
+
+/**
+ * struct vpudom_session - an open file of /dev/vpudom<N>
+ * @vd: the instance (reference held)
+ * @nr_mappings: mappings the session owns, for the max_mappings limit
+ */
+struct vpudom_session {
+	struct vpudom *vd;
+	atomic_t nr_mappings;
 };
 
 /**
  * enum vpudom_source - where the memory of a mapping comes from
  * @VPUDOM_SRC_KERNEL: a kernel sg_table (in-kernel API)
+ * @VPUDOM_SRC_USER: pinned pages of a process
+ * @VPUDOM_SRC_DMABUF: a dma-buf the VPU is attached to
  */
 enum vpudom_source {
 	VPUDOM_SRC_KERNEL,
+	VPUDOM_SRC_USER,
+	VPUDOM_SRC_DMABUF,
 };
 
 /**
@@ -188,9 +215,20 @@ enum vpudom_source {
  * @blocks: mask of the contexts it is mapped into
  * @prot: IOMMU_READ / IOMMU_WRITE
  * @source: where the memory comes from
- * @owner: the owner that may see and unmap it (NULL: the kernel)
+ * @owner: the session that may see and unmap it (NULL: the kernel)
+ * @pid: thread group of the task that made it (0 for the kernel)
+ * @comm: its command name
  * @dead_node: entry in the list of mappings an unmap is taking down
- * @rcu: frees it after RCU readers of the trees are done
+ * @sgt: what is mapped (user and dma-buf mappings): CPU pages
+ * @user: the pinned pages of a user mapping
+ * @user.pages: the pages, pinned
+ * @user.npages: how many
+ * @user.mm: the address space charged for them (mmgrab() held)
+ * @user.dirty: the device may have written them
+ * @dmabuf: the dma-buf of a dma-buf mapping
+ * @dmabuf.buf: the dma-buf (reference held)
+ * @dmabuf.attach: the VPU's attachment
+ * @dmabuf.sgt: the attachment's mapping
  */
 struct vpudom_mapping {
 	u64 iova;
@@ -198,9 +236,24 @@ struct vpudom_mapping {
 	unsigned long blocks;
 	int prot;
 	enum vpudom_source source;
-	const void *owner;
+	struct vpudom_session *owner;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
 	struct list_head dead_node;
-	struct rcu_head rcu;
+	struct sg_table sgt;
+	union {
+		struct {
+			struct page **pages;
+			unsigned long npages;
+			struct mm_struct *mm;
+			bool dirty;
+		} user;
+		struct {
+			struct dma_buf *buf;
+			struct dma_buf_attachment *attach;
+			struct sg_table *sgt;
+		} dmabuf;
+	};
 };
 
 /* core.c: instances */
@@ -214,14 +267,55 @@ const char *vpudom_hole_name(enum vpudom_hole_kind kind);
 void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks);
 void vpudom_unlock_blocks(struct vpudom *vd, unsigned long blocks);
 unsigned long vpudom_all_blocks(struct vpudom *vd);
-int vpudom_map_sg_locked(struct vpudom *vd, struct vpudom_mapping *m,
-			 struct sg_table *sgt, bool fixed);
-s64 vpudom_unmap_locked(struct vpudom *vd, unsigned int block, u64 iova,
-			u64 length, const void *owner);
+int vpudom_get_alive(struct vpudom *vd);
+int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
+	       struct sg_table *sgt, bool fixed, u64 *iova);
+s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
+		       u64 length, struct vpudom_session *owner);
+s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner);
 void vpudom_revoke_locked(struct vpudom *vd);
+void vpudom_mapping_release(struct vpudom_mapping *m);
 const char *vpudom_source_name(enum vpudom_source source);
 int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 			 unsigned long iova, int flags, void *token);
+void vpudom_fault_work(struct work_struct *work);
+
+/**
+ * struct vpudom_ucmd - one ioctl call
+ * @s: the session
+ * @ubuffer: the caller's struct
+ * @user_size: its size as the caller knows it
+ * @cmd: the kernel's copy
+ * @size: the size of the kernel's struct
+ */
+struct vpudom_ucmd {
+	struct vpudom_session *s;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+	u32 size;
+};
+
+/* cdev.c */
+int vpudom_cdev_register(struct vpudom *vd);
+void vpudom_cdev_unregister(struct vpudom *vd);
+int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
+			  u64 iova, u64 length);
+struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
+						  u32 flags, u64 blocks,
+						  u64 iova, u64 length);
+int vpudom_respond_map(struct vpudom_ucmd *ucmd, u64 blocks, u64 iova,
+		       u64 length);
+
+/* user.c */
+int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
+		    bool write);
+void vpudom_user_release(struct vpudom_mapping *m);
+long vpudom_ioctl_map_user(struct vpudom_ucmd *ucmd);
+
+/* dmabuf.c */
+void vpudom_dmabuf_release(struct vpudom_mapping *m);
+long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd);
 
 /* debugfs.c */
 void vpudom_debugfs_add(struct vpudom *vd);

@@ -19,11 +19,11 @@ struct vpudom;
 #define VPUDOM_MAX_BLOCKS	8
 
 /**
- * struct vpudom_iova_range - an inclusive range of IOVAs
+ * struct vpudom_range - an inclusive range of IOVAs
  * @start: first IOVA
  * @last: last IOVA (inclusive, so that a range may end at U64_MAX)
  */
-struct vpudom_iova_range {
+struct vpudom_range {
 	u64 start;
 	u64 last;
 };
@@ -40,8 +40,8 @@ struct vpudom_iova_range {
  */
 struct vpudom_block_desc {
 	const char *name;
-	struct vpudom_iova_range window;
-	const struct vpudom_iova_range *carveouts;
+	struct vpudom_range window;
+	const struct vpudom_range *carveouts;
 	unsigned int nr_carveouts;
 };
 

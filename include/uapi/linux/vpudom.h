@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vpudom - per-stream IOMMU domains for VPUs whose IOVA selects the stream
+ *
+ * User API of /dev/vpudom<N>, one character device per VPU instance.
+ */
+#ifndef _UAPI_LINUX_VPUDOM_H
+#define _UAPI_LINUX_VPUDOM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define VPUDOM_TYPE	0xBE
+
+/**
+ * DOC: General ioctl format
+ *
+ * The ioctl interface follows iommufd.  Every ioctl passes a struct whose
+ * first field, @size, holds the size of the struct as user space knows it;
+ * the kernel copies it with copy_struct_from_user(), so that the struct can
+ * grow at its end:
+ *
+ * - @size smaller than the struct's first version: EINVAL;
+ * - @size larger than the kernel knows, with only zeroes past the end it
+ *   knows: accepted as if exact; with anything else there: E2BIG.
+ *
+ * Flags the kernel does not know and non-zero ``__reserved`` fields are
+ * refused with EOPNOTSUPP.  Arguments are then checked for ranges and
+ * overflow, then the objects they name are looked up, then the work is
+ * done; nothing changes when an ioctl fails.
+ *
+ * Each open file is a session: it owns the mappings it makes, can neither
+ * see nor unmap the mappings of another session, and closing it unmaps
+ * everything it still owns.
+ *
+ * Errors common to every ioctl:
+ *
+ * ============ =========================================================
+ * ENOTTY       unknown ioctl number
+ * EFAULT       the argument, or an array it points to, is not accessible
+ * EINVAL       @size below the first version of the struct
+ * E2BIG        @size larger than known, with non-zero bytes past the end
+ * EOPNOTSUPP   unknown flag, or a non-zero ``__reserved`` field
+ * ENODEV       the VPU was unbound; only close() is left to do
+ * ============ =========================================================
+ *
+ * Errors of the mapping ioctls:
+ *
+ * ============ =========================================================
+ * EINVAL       no access flag; zero length; IOVA, length, address or
+ *              offset not aligned to the page size; no block, or a block
+ *              that does not exist; an unmap range that cuts through a
+ *              mapping
+ * EOVERFLOW    address + length or IOVA + length wraps around
+ * ERANGE       a fixed IOVA range not entirely inside every usable window
+ * EADDRINUSE   a fixed IOVA range over a reserved hole (an IOMMU reserved
+ *              region such as the MSI window, a carve-out, IOVA 0)
+ * EEXIST       a fixed IOVA range over a live mapping
+ * ENOSPC       no IOVA range of the length is free in every block asked
+ *              for (the blocks' windows may not even meet)
+ * EFAULT       the user range is not entirely mapped in the process, or
+ *              is read-only and the device may write to it
+ * ENOMEM       out of memory, or the pinned pages would exceed
+ *              RLIMIT_MEMLOCK (CAP_IPC_LOCK lifts that limit)
+ * EMFILE       the session holds the most mappings allowed (module
+ *              parameter max_mappings)
+ * ENOENT       unmap: no mapping of this session in the range
+ * EBADF        map of a dma-buf: the fd is not a dma-buf
+ * EREMOTEIO    map of a dma-buf: the exporter gave addresses that are not
+ *              physical for the VPU
+ * ============ =========================================================
+ */
+
+enum {
+	VPUDOM_CMD_BASE = 0x80,
+	VPUDOM_CMD_INFO = VPUDOM_CMD_BASE,
+	VPUDOM_CMD_IOVA_RANGES,
+	VPUDOM_CMD_MAP_USER,
+	VPUDOM_CMD_MAP_DMABUF,
+	VPUDOM_CMD_UNMAP,
+};
+
+/**
+ * struct vpudom_block_info - one block of the VPU
+ * @name: the block's name, NUL-terminated
+ * @index: the block number, the bit of the block in block masks
+ * @sid: the stream ID its DMA is issued on
+ * @window_start: first IOVA of the block's hardware window
+ * @window_last: last IOVA of the window (inclusive)
+ * @pgsize_bitmap: page sizes of the block's IOMMU domain
+ */
+struct vpudom_block_info {
+	char name[16];
+	__u32 index;
+	__u32 sid;
+	__aligned_u64 window_start;
+	__aligned_u64 window_last;
+	__aligned_u64 pgsize_bitmap;
+};
+
+/**
+ * struct vpudom_info - ioctl(VPUDOM_INFO)
+ * @size: sizeof(struct vpudom_info)
+ * @flags: must be 0
+ * @num_blocks: in: entries in the array at @blocks_uptr; out: the number
+ *	of blocks of the VPU
+ * @__reserved: must be 0
+ * @blocks_uptr: user pointer to an array of struct vpudom_block_info
+ *
+ * Describes the VPU and its blocks.  If @num_blocks is too small, it is set
+ * to the number needed and the ioctl fails with EMSGSIZE, writing nothing
+ * into the array.
+ */
+struct vpudom_info {
+	__u32 size;
+	__u32 flags;
+	__u32 num_blocks;
+	__u32 __reserved;
+	__aligned_u64 blocks_uptr;
+};
+#define VPUDOM_INFO _IO(VPUDOM_TYPE, VPUDOM_CMD_INFO)
+
+/**
+ * struct vpudom_iova_range - an inclusive range of IOVAs
+ * @start: first IOVA
+ * @last: last IOVA
+ */
+struct vpudom_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+/**
+ * struct vpudom_iova_ranges - ioctl(VPUDOM_IOVA_RANGES)
+ * @size: sizeof(struct vpudom_iova_ranges)
+ * @flags: must be 0
+ * @block: the block number
+ * @num_ranges: in: entries in the array at @ranges_uptr; out: the number
+ *	of usable ranges of the block
+ * @ranges_uptr: user pointer to an array of struct vpudom_iova_range
+ *
+ * The IOVAs the block can map: its window ∩ its domain's aperture − the
+ * IOMMU's reserved regions − carve-outs − IOVA 0, in ascending order.  If
+ * @num_ranges is too small, it is set to the number needed and the ioctl
+ * fails with EMSGSIZE, writing nothing into the array.  EINVAL for a block
+ * that does not exist.
+ */
+struct vpudom_iova_ranges {
+	__u32 size;
+	__u32 flags;
+	__u32 block;
+	__u32 num_ranges;
+	__aligned_u64 ranges_uptr;
+};
+#define VPUDOM_IOVA_RANGES _IO(VPUDOM_TYPE, VPUDOM_CMD_IOVA_RANGES)
+
+/**
+ * enum vpudom_map_flags - flags of the mapping ioctls
+ * @VPUDOM_MAP_READ: the device may read the memory
+ * @VPUDOM_MAP_WRITE: the device may write the memory
+ * @VPUDOM_MAP_FIXED_IOVA: map at the IOVA given in @iova instead of one
+ *	vpudom picks
+ */
+enum vpudom_map_flags {
+	VPUDOM_MAP_READ = 1 << 0,
+	VPUDOM_MAP_WRITE = 1 << 1,
+	VPUDOM_MAP_FIXED_IOVA = 1 << 2,
+};
+
+/**
+ * struct vpudom_map_user - ioctl(VPUDOM_MAP_USER)
+ * @size: sizeof(struct vpudom_map_user)
+ * @flags: enum vpudom_map_flags; at least one of READ and WRITE
+ * @blocks: mask of block numbers; with several bits the memory is mapped
+ *	into every one of them at one IOVA, or into none
+ * @user_va: page-aligned start of the memory in the calling process
+ * @length: page-aligned length in bytes
+ * @iova: in, with VPUDOM_MAP_FIXED_IOVA: the page-aligned IOVA to use;
+ *	out: the IOVA used
+ *
+ * Pins the memory (writable only if the device may write) for as long as it
+ * is mapped and charges it to the caller's RLIMIT_MEMLOCK.  Without
+ * VPUDOM_MAP_FIXED_IOVA the lowest free IOVA in the common usable ranges is
+ * used, aligned to the largest IOMMU page size not larger than @length.
+ */
+struct vpudom_map_user {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 blocks;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define VPUDOM_MAP_USER _IO(VPUDOM_TYPE, VPUDOM_CMD_MAP_USER)
+
+/**
+ * struct vpudom_map_dmabuf - ioctl(VPUDOM_MAP_DMABUF)
+ * @size: sizeof(struct vpudom_map_dmabuf)
+ * @flags: enum vpudom_map_flags; at least one of READ and WRITE
+ * @fd: the dma-buf
+ * @__reserved: must be 0
+ * @blocks: mask of block numbers, as for VPUDOM_MAP_USER
+ * @offset: page-aligned offset into the dma-buf
+ * @length: page-aligned length; @offset + @length within the dma-buf
+ * @iova: in, with VPUDOM_MAP_FIXED_IOVA: the IOVA to use; out: the IOVA used
+ *
+ * Attaches the VPU to the dma-buf for as long as the mapping lives.  The VPU
+ * itself has no IOMMU, so the addresses the exporter gives it are physical;
+ * a buffer whose addresses are not is refused (EREMOTEIO).
+ */
+struct vpudom_map_dmabuf {
+	__u32 size;
+	__u32 flags;
+	__s32 fd;
+	__u32 __reserved;
+	__aligned_u64 blocks;
+	__aligned_u64 offset;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define VPUDOM_MAP_DMABUF _IO(VPUDOM_TYPE, VPUDOM_CMD_MAP_DMABUF)
+
+/**
+ * enum vpudom_unmap_flags - flags of VPUDOM_UNMAP
+ * @VPUDOM_UNMAP_ALL: unmap every mapping of the session; @block, @iova and
+ *	@length must be 0
+ */
+enum vpudom_unmap_flags {
+	VPUDOM_UNMAP_ALL = 1 << 0,
+};
+
+/**
+ * struct vpudom_unmap - ioctl(VPUDOM_UNMAP)
+ * @size: sizeof(struct vpudom_unmap)
+ * @flags: enum vpudom_unmap_flags
+ * @block: the block whose IOVAs @iova and @length name
+ * @__reserved: must be 0
+ * @iova: first IOVA of the range
+ * @length: in: length of the range; out: bytes unmapped
+ *
+ * Unmaps every mapping of the session that lies entirely inside the range,
+ * from every block it is mapped into.  A range that cuts through one of the
+ * session's mappings unmaps nothing (EINVAL); one that holds none fails with
+ * ENOENT.  When the ioctl returns, the device can no longer reach the
+ * memory.
+ */
+struct vpudom_unmap {
+	__u32 size;
+	__u32 flags;
+	__u32 block;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+#define VPUDOM_UNMAP _IO(VPUDOM_TYPE, VPUDOM_CMD_UNMAP)
+
+#endif /* _UAPI_LINUX_VPUDOM_H */

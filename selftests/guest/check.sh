@@ -1,0 +1,20 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# `make check`, guest side: every guest test, then the kernel health checks.
+. /lib/vpudom/tap.sh
+. /lib/vpudom/health.sh
+. /lib/vpudom/core.sh
+. /lib/vpudom/kunit.sh
+. /lib/vpudom/uapi.sh
+
+health_start
+core_probe
+core_topology
+kunit_run
+uapi_run
+uapi_rmmod_busy
+core_cycles
+rmmod vpudom 2>/dev/null
+health_end
+tap_plan

@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests of vpudom.
+ *
+ * vpudom_iova: the allocator engine on a private space, built into this
+ * module from vpudom's own source.
+ * vpudom_kapi: the exported in-kernel API on the real contexts of the
+ * reference VPU (the /vpu node), checked with iommu_iova_to_phys().
+ */
+#include <kunit/test.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/of.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include "vpudom.h"
+/* The allocator under test, compiled into this module. */
+#include "iova.c"
+
+struct iova_fixture {
+	struct mutex lock; /* the space's external lock */
+	struct vpudom_iova_space s;
+	u64 token[64];
+};
+
+static int iova_init(struct kunit *test)
+{
+	struct vpudom_range bounds = { SZ_1G, 2ULL * SZ_1G + SZ_1G - 1 };
+	struct iova_fixture *f;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	mutex_init(&f->lock);
+	vpudom_iova_init(&f->s, &bounds, SZ_4K, &f->lock);
+	test->priv = f;
+	return 0;
+}
+
+static void iova_exit(struct kunit *test)
+{
+	struct iova_fixture *f = test->priv;
+	void *entry;
+
+	MA_STATE(mas, &f->s.mt, 0, 0);
+
+	/*
+	 * A case that failed an assertion died holding the lock: its space
+	 * is left as it is.
+	 */
+	if (!mutex_trylock(&f->lock))
+		return;
+	/* Take whatever a test left, so the tree can be destroyed empty. */
+	mas_for_each(&mas, entry, ULONG_MAX) {
+		unsigned long start = mas.index, last = mas.last;
+
+		if (vpudom_iova_is_hole(entry))
+			continue;
+		/* The removal changes the tree under this walk. */
+		mas_pause(&mas);
+		vpudom_iova_remove(&f->s, start, last);
+	}
+	vpudom_iova_destroy(&f->s);
+	mutex_unlock(&f->lock);
+	mutex_destroy(&f->lock);
+}
+
+static int check(struct iova_fixture *f, u64 start, u64 last)
+{
+	return vpudom_iova_check(&f->s, start, last);
+}
+
+/* Allocate and insert, as the mapping engine does. */
+static int iova_take(struct iova_fixture *f, u64 size, u64 align, u64 *start)
+{
+	int ret = vpudom_iova_find(&f->s, size, align, 0, U64_MAX, start);
+
+	if (ret)
+		return ret;
+	return vpudom_iova_insert(&f->s, *start, *start + size - 1,
+				  &f->token[0]);
+}
+
+static void iova_bounds_and_exhaustion(struct kunit *test)
+{
+	struct vpudom_range bounds = { SZ_1M, SZ_1M + 16 * SZ_4K - 1 };
+	struct iova_fixture *f = test->priv;
+	u64 start, seen = 0;
+	int i;
+
+	mutex_lock(&f->lock);
+	/* A space of 16 pages instead of the fixture's. */
+	vpudom_iova_destroy(&f->s);
+	vpudom_iova_init(&f->s, &bounds, SZ_4K, &f->lock);
+	for (i = 0; i < 16; i++) {
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+		KUNIT_EXPECT_GE(test, start, bounds.start);
+		KUNIT_EXPECT_LE(test, start + SZ_4K - 1, bounds.last);
+		KUNIT_EXPECT_EQ(test, seen & BIT_ULL((start - SZ_1M) / SZ_4K), 0ULL);
+		seen |= BIT_ULL((start - SZ_1M) / SZ_4K);
+	}
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, f->s.nr_areas, 16ULL);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), 0ULL);
+
+	/* Free one in the middle: the same size fits again, right there. */
+	vpudom_iova_remove(&f->s, SZ_1M + 7 * SZ_4K, SZ_1M + 8 * SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), (u64)SZ_4K);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1M + 7 * SZ_4K);
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), -ENOSPC);
+	mutex_unlock(&f->lock);
+}
+
+static void iova_alignment(struct kunit *test)
+{
+	struct iova_fixture *f = test->priv;
+	u64 a, b, c;
+
+	mutex_lock(&f->lock);
+	/* A small area first pushes the next 2 MiB one to the next 2 MiB. */
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &a), 0);
+	KUNIT_EXPECT_EQ(test, a, (u64)SZ_1G);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_2M, SZ_2M, &b), 0);
+	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(b, SZ_2M));
+	KUNIT_EXPECT_EQ(test, b, (u64)SZ_1G + SZ_2M);
+	/* The gap left below b is still used by small areas. */
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &c), 0);
+	KUNIT_EXPECT_EQ(test, c, (u64)SZ_1G + SZ_4K);
+	/* 1 GiB alignment: only the second GiB of the space qualifies. */
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_1G, SZ_1G, &a), 0);
+	KUNIT_EXPECT_EQ(test, a, 2ULL * SZ_1G);
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_1G, SZ_1G, &a), -ENOSPC);
+	mutex_unlock(&f->lock);
+}
+
+/*
+ * A full space with aligned holes that are exactly the request's size: the
+ * wide search fails, the walk must still find them.
+ */
+static void iova_exact_aligned_gap(struct kunit *test)
+{
+	struct iova_fixture *f = test->priv;
+	u64 start, i;
+
+	mutex_lock(&f->lock);
+	/* The fixture's 2 GiB hold 1024 areas of 2 MiB. */
+	for (i = 0; i < 1024; i++)
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_2M, SZ_2M, &start), 0);
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_2M, SZ_2M, &start), -ENOSPC);
+	vpudom_iova_remove(&f->s, SZ_1G + 300 * SZ_2M,
+			   SZ_1G + 301 * SZ_2M - 1);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_2M, SZ_2M, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G + 300 * SZ_2M);
+	/* A 4 KiB-misaligned gap of 2 MiB cannot hold a 2 MiB-aligned area. */
+	vpudom_iova_remove(&f->s, SZ_1G + 10 * SZ_2M, SZ_1G + 11 * SZ_2M - 1);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, SZ_1G + 10 * SZ_2M,
+						 SZ_1G + 10 * SZ_2M + SZ_4K - 1,
+						 &f->token[1]), 0);
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_2M, SZ_2M, &start), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_1M, SZ_1M, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G + 10 * SZ_2M + SZ_1M);
+	mutex_unlock(&f->lock);
+}
+
+static void iova_holes_and_fixed(struct kunit *test)
+{
+	struct vpudom_range hole = { SZ_1G + SZ_16M, SZ_1G + SZ_16M + SZ_1M - 1 };
+	struct iova_fixture *f = test->priv;
+	const u64 lo = SZ_1G, hi = 3ULL * SZ_1G - 1;
+	u64 start, base = SZ_1G + SZ_256M;
+	void *area;
+	int i;
+
+	mutex_lock(&f->lock);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_add_hole(&f->s, &hole), 0);
+	/* Allocations never land in the hole. */
+	for (i = 0; i < 40; i++) {
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_1M, SZ_4K, &start), 0);
+		KUNIT_EXPECT_TRUE(test, start + SZ_1M - 1 < hole.start ||
+				  start > hole.last);
+	}
+	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, hole.start));
+
+	/* Fixed ranges: edges of the bounds. */
+	KUNIT_EXPECT_EQ(test, check(f, lo - SZ_4K, lo + SZ_4K - 1), -ERANGE);
+	KUNIT_EXPECT_EQ(test, check(f, hi - SZ_4K + 1, hi + SZ_4K), -ERANGE);
+	KUNIT_EXPECT_EQ(test, check(f, hi - SZ_4K + 1, hi), 0);
+	KUNIT_EXPECT_EQ(test, check(f, hole.start - SZ_4K, hole.start), -EADDRINUSE);
+	KUNIT_EXPECT_EQ(test, check(f, hole.last, hole.last + SZ_4K), -EADDRINUSE);
+
+	/* Every shape of overlap with a live area. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, base, base + SZ_64K - 1, &f->token[2]), 0);
+	KUNIT_EXPECT_EQ(test, check(f, base, base + SZ_64K - 1), -EEXIST);
+	KUNIT_EXPECT_EQ(test, check(f, base + SZ_4K, base + SZ_8K - 1), -EEXIST);
+	KUNIT_EXPECT_EQ(test, check(f, base - SZ_4K, base + SZ_64K), -EEXIST);
+	KUNIT_EXPECT_EQ(test, check(f, base - SZ_4K, base), -EEXIST);
+	KUNIT_EXPECT_EQ(test, check(f, base + SZ_64K - 1, base + SZ_64K + SZ_4K - 1), -EEXIST);
+	KUNIT_EXPECT_EQ(test, check(f, base - SZ_4K, base - 1), 0);
+	KUNIT_EXPECT_EQ(test, check(f, base + SZ_64K, base + SZ_64K + SZ_4K - 1), 0);
+
+	/* Lookup: every byte inside finds the area; the ends do not leak. */
+	area = &f->token[2];
+	KUNIT_EXPECT_PTR_EQ(test, vpudom_iova_lookup(&f->s, base), area);
+	KUNIT_EXPECT_PTR_EQ(test, vpudom_iova_lookup(&f->s, base + SZ_64K - 1), area);
+	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, base + SZ_64K));
+	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, base - 1));
+	KUNIT_EXPECT_EQ(test, f->s.high_water, (u64)40 * SZ_1M + SZ_64K);
+	mutex_unlock(&f->lock);
+}
+
+static struct kunit_case iova_cases[] = {
+	KUNIT_CASE(iova_bounds_and_exhaustion),
+	KUNIT_CASE(iova_alignment),
+	KUNIT_CASE(iova_exact_aligned_gap),
+	KUNIT_CASE(iova_holes_and_fixed),
+	{}
+};
+
+static struct kunit_suite iova_suite = {
+	.name = "vpudom_iova",
+	.init = iova_init,
+	.exit = iova_exit,
+	.test_cases = iova_cases,
+};
+
+/* The in-kernel API on the real contexts of the reference VPU. */
+struct kapi_fixture {
+	struct vpudom *vd;
+	struct page *pages[16];
+	struct page *huge;		/* 2 MiB, physically contiguous */
+	struct sg_table sgt;		/* the 16 scattered pages */
+	struct sg_table huge_sgt;	/* @huge, several times over */
+};
+
+static int kapi_init(struct kunit *test)
+{
+	struct kapi_fixture *f;
+	struct device_node *np;
+	struct scatterlist *sg;
+	int i;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	np = of_find_node_by_path("/vpu");
+	f->vd = np ? of_vpudom_get(np) : ERR_PTR(-ENODEV);
+	of_node_put(np);
+	if (IS_ERR(f->vd))
+		return PTR_ERR(f->vd);
+	for (i = 0; i < ARRAY_SIZE(f->pages); i++) {
+		f->pages[i] = alloc_page(GFP_KERNEL);
+		if (!f->pages[i])
+			return -ENOMEM;
+	}
+	if (sg_alloc_table_from_pages(&f->sgt, f->pages, ARRAY_SIZE(f->pages),
+				      0, ARRAY_SIZE(f->pages) * PAGE_SIZE,
+				      GFP_KERNEL))
+		return -ENOMEM;
+	f->huge = alloc_pages(GFP_KERNEL | __GFP_NOWARN, get_order(SZ_2M));
+	if (!f->huge)
+		return -ENOMEM;
+	/* 32 MiB made of the same 2 MiB block, for filling windows. */
+	if (sg_alloc_table(&f->huge_sgt, 16, GFP_KERNEL))
+		return -ENOMEM;
+	for_each_sgtable_sg(&f->huge_sgt, sg, i)
+		sg_set_page(sg, f->huge, SZ_2M, 0);
+	test->priv = f;
+	return 0;
+}
+
+static void kapi_exit(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	int i;
+
+	if (!f)
+		return;
+	if (f->huge_sgt.sgl)
+		sg_free_table(&f->huge_sgt);
+	if (f->huge)
+		__free_pages(f->huge, get_order(SZ_2M));
+	if (f->sgt.sgl)
+		sg_free_table(&f->sgt);
+	for (i = 0; i < ARRAY_SIZE(f->pages); i++)
+		if (f->pages[i])
+			__free_page(f->pages[i]);
+	if (!IS_ERR_OR_NULL(f->vd))
+		vpudom_put(f->vd);
+}
+
+static struct vpudom_ctx *kapi_ctx(struct kapi_fixture *f, unsigned int b)
+{
+	return f->vd->ctx[b];
+}
+
+/* Map the scattered buffer read-only at a fixed IOVA. */
+static int map_fixed(struct kapi_fixture *f, unsigned long blocks, u64 iova)
+{
+	return vpudom_map_sgtable(f->vd, blocks, &f->sgt, IOMMU_READ,
+				  VPUDOM_MAP_FIXED, &iova);
+}
+
+static int map_auto(struct kapi_fixture *f, unsigned long blocks, u64 *iova)
+{
+	return vpudom_map_sgtable(f->vd, blocks, &f->sgt, IOMMU_READ, 0, iova);
+}
+
+/* Every page of the scattered buffer translates, from @iova on. */
+static void expect_translates(struct kunit *test, unsigned int block, u64 iova)
+{
+	struct kapi_fixture *f = test->priv;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(f->pages); i++)
+		KUNIT_EXPECT_EQ(test, vpudom_iova_to_phys(f->vd, block, iova + i * PAGE_SIZE),
+				page_to_phys(f->pages[i]));
+}
+
+static void expect_unmapped(struct kunit *test, unsigned int block, u64 iova, u64 size)
+{
+	struct kapi_fixture *f = test->priv;
+	u64 off;
+
+	for (off = 0; off < size; off += PAGE_SIZE)
+		KUNIT_EXPECT_EQ(test, vpudom_iova_to_phys(f->vd, block, iova + off), 0);
+}
+
+static void kapi_map_each_block(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	const u64 size = ARRAY_SIZE(f->pages) * PAGE_SIZE;
+	unsigned int b;
+	u64 iova;
+
+	KUNIT_ASSERT_EQ(test, vpudom_nr_blocks(f->vd), 3U);
+	for (b = 0; b < 3; b++) {
+		const struct vpudom_range *w = &f->vd->hw->blocks[b].window;
+
+		KUNIT_ASSERT_EQ(test, vpudom_map_sgtable(f->vd, BIT(b), &f->sgt,
+							 IOMMU_READ | IOMMU_WRITE,
+							 0, &iova), 0);
+		KUNIT_EXPECT_GE(test, iova, w->start);
+		KUNIT_EXPECT_LE(test, iova + size - 1, w->last);
+		KUNIT_EXPECT_NE(test, iova, 0ULL);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(iova, SZ_4K));
+		expect_translates(test, b, iova);
+		KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, b, iova, size), (s64)size);
+		expect_unmapped(test, b, iova, size);
+		KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, b, iova, size), -ENOENT);
+	}
+	KUNIT_EXPECT_EQ(test, vpudom_block_by_name(f->vd, "block2"), 2);
+	KUNIT_EXPECT_EQ(test, vpudom_block_by_name(f->vd, "nope"), -ENOENT);
+}
+
+static void kapi_bad_arguments(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	u64 iova = SZ_32M + SZ_2K;
+
+	KUNIT_EXPECT_EQ(test, vpudom_map_sgtable(f->vd, BIT(0), &f->sgt, 0, 0, &iova), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vpudom_map_sgtable(f->vd, BIT(0), &f->sgt, IOMMU_CACHE, 0, &iova),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, vpudom_map_sgtable(f->vd, 0, &f->sgt, IOMMU_READ, 0, &iova), -EINVAL);
+	KUNIT_EXPECT_EQ(test, map_auto(f, BIT(3), &iova), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vpudom_map_sgtable(f->vd, BIT(0), &f->sgt, IOMMU_READ, BIT(7), &iova),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(2), iova), -EINVAL);
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(2), U64_MAX - SZ_4K + 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 3, SZ_32M, SZ_4K), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, SZ_32M, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, U64_MAX, 2), -EINVAL);
+}
+
+static void kapi_fixed(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	const u64 size = ARRAY_SIZE(f->pages) * PAGE_SIZE;
+	const u64 first = SZ_16M, last_page = 600ULL * SZ_1M - size;
+	u64 iova;
+
+	/* Exactly at the first and the last usable pages of block2. */
+	iova = first;
+	KUNIT_ASSERT_EQ(test, map_fixed(f, BIT(2), iova), 0);
+	expect_translates(test, 2, first);
+	iova = last_page;
+	KUNIT_ASSERT_EQ(test, map_fixed(f, BIT(2), iova), 0);
+	expect_translates(test, 2, last_page);
+
+	/* Outside, straddling either edge, over the MSI hole, overlapping. */
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(2), first - size), -ERANGE);
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(2), first - PAGE_SIZE), -ERANGE);
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(2), last_page + PAGE_SIZE), -ERANGE);
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(2), 0x8000000 - PAGE_SIZE), -EADDRINUSE);
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(2), first + PAGE_SIZE), -EEXIST);
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(1), 0), -EADDRINUSE);
+	/* The old mapping is intact. */
+	expect_translates(test, 2, first);
+
+	/* A cut through a mapping is refused and leaves it whole. */
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, first, PAGE_SIZE), -EINVAL);
+	expect_translates(test, 2, first);
+	/* One range over both mappings takes both, with the exact count. */
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, first, 600ULL * SZ_1M - first),
+			(s64)(2 * size));
+	expect_unmapped(test, 2, first, size);
+	expect_unmapped(test, 2, last_page, size);
+}
+
+static void kapi_multi_block(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	const u64 size = ARRAY_SIZE(f->pages) * PAGE_SIZE;
+	u64 iova, iova2;
+
+	/* One buffer, one IOVA, two streams. */
+	KUNIT_ASSERT_EQ(test, vpudom_map_sgtable(f->vd, BIT(1) | BIT(2), &f->sgt,
+						 IOMMU_READ, 0, &iova), 0);
+	KUNIT_EXPECT_GE(test, iova, (u64)SZ_16M);
+	KUNIT_EXPECT_LE(test, iova + size - 1, 600ULL * SZ_1M - 1);
+	expect_translates(test, 1, iova);
+	expect_translates(test, 2, iova);
+	/* The same IOVA is taken in both now. */
+	iova2 = iova;
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(1), iova2), -EEXIST);
+	/* Unmapping through either block takes it out of both. */
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, iova, size), (s64)size);
+	expect_unmapped(test, 1, iova, size);
+	expect_unmapped(test, 2, iova, size);
+
+	/* Disjoint windows share no IOVA. */
+	KUNIT_EXPECT_EQ(test, map_auto(f, BIT(0) | BIT(2), &iova), -ENOSPC);
+
+	/* Same IOVA in two blocks, two independent mappings. */
+	iova = SZ_32M;
+	KUNIT_ASSERT_EQ(test, map_fixed(f, BIT(1), iova), 0);
+	KUNIT_ASSERT_EQ(test, map_fixed(f, BIT(2), iova), 0);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 1, iova, size), (s64)size);
+	expect_translates(test, 2, iova);
+	expect_unmapped(test, 1, iova, size);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, iova, size), (s64)size);
+
+	/* Fixed into two blocks, taken in one: nothing is mapped anywhere. */
+	iova = SZ_64M;
+	KUNIT_ASSERT_EQ(test, map_fixed(f, BIT(2), iova), 0);
+	iova2 = SZ_64M;
+	KUNIT_EXPECT_EQ(test, map_fixed(f, BIT(1) | BIT(2), iova2), -EEXIST);
+	expect_unmapped(test, 1, SZ_64M, size);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, iova, size), (s64)size);
+}
+
+/*
+ * A map into two blocks that fails at any allocation, in vpudom, the maple
+ * tree or the IOMMU page tables, leaves nothing mapped in either block and
+ * the IOVA free.  The guest enables failslab and fail_page_alloc for
+ * sleeping allocations of every order before loading this module.
+ */
+static void kapi_failed_map_leaves_nothing(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct kapi_fixture *f = test->priv;
+	const u64 size = ARRAY_SIZE(f->pages) * PAGE_SIZE;
+	/* 1 GiB up: no page table of any earlier test covers it. */
+	const u64 at = SZ_1G + SZ_16M;
+	int n, ret, failed = 0;
+	u64 iova;
+
+	for (n = 1; n < 200; n++) {
+		iova = at;
+		current->fail_nth = n;
+		ret = vpudom_map_sgtable(f->vd, BIT(0) | BIT(1), &f->sgt,
+					 IOMMU_READ, VPUDOM_MAP_FIXED, &iova);
+		current->fail_nth = 0;
+		if (!ret)
+			break;
+		failed++;
+		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+		expect_unmapped(test, 0, at, size);
+		expect_unmapped(test, 1, at, size);
+		KUNIT_EXPECT_EQ(test, kapi_ctx(f, 0)->iova.nr_areas, 0ULL);
+		KUNIT_EXPECT_EQ(test, kapi_ctx(f, 1)->iova.nr_areas, 0ULL);
+	}
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "map never succeeded");
+	KUNIT_EXPECT_GT_MSG(test, failed, 0,
+			    "no injection point was hit: fault injection not set up");
+	kunit_info(test, "a two-block map has %d injection points\n", failed);
+	expect_translates(test, 0, at);
+	expect_translates(test, 1, at);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 0, at, size), (s64)size);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
+/* Fill block2 with 32 MiB buffers, free one, and fit it again. */
+static void kapi_exhaustion_and_blocks(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	const u64 size = 16 * SZ_2M;
+	u64 iova[32], again;
+	int n = 0, i, ret;
+
+	for (;;) {
+		KUNIT_ASSERT_LT(test, n, (int)ARRAY_SIZE(iova));
+		ret = vpudom_map_sgtable(f->vd, BIT(2), &f->huge_sgt,
+					 IOMMU_READ, 0, &iova[n]);
+		if (ret)
+			break;
+		/* 2 MiB-aligned IOVA for 2 MiB-aligned memory. */
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(iova[n], SZ_2M));
+		KUNIT_EXPECT_EQ(test, vpudom_iova_to_phys(f->vd, 2, iova[n] + SZ_2M + 0x1234),
+				page_to_phys(f->huge) + 0x1234);
+		KUNIT_EXPECT_TRUE(test, iova[n] + size - 1 < 0x8000000 || iova[n] > 0x80fffff);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, ret, -ENOSPC);
+	/*
+	 * 16, 48 and 80 MiB below the MSI hole at 128 MiB; above it, from
+	 * 130 MiB (129 MiB rounded up to 2 MiB) to 578 MiB, 14 more.
+	 */
+	KUNIT_EXPECT_EQ(test, n, 3 + 14);
+	KUNIT_EXPECT_GE(test, kapi_ctx(f, 2)->iova.failures, 1ULL);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, iova[7], size), (s64)size);
+	KUNIT_ASSERT_EQ(test, vpudom_map_sgtable(f->vd, BIT(2), &f->huge_sgt,
+						 IOMMU_READ, 0, &again), 0);
+	KUNIT_EXPECT_EQ(test, again, iova[7]);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 2, iova[i], size), (s64)size);
+	KUNIT_EXPECT_EQ(test, kapi_ctx(f, 2)->iova.nr_areas, 0ULL);
+}
+
+/* An IOMMU that reports context faults has them counted per stream. */
+static void kapi_fault_accounting(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	struct vpudom_ctx *ctx = kapi_ctx(f, 0);
+	s64 before = atomic64_read(&ctx->faults);
+
+	KUNIT_EXPECT_EQ(test, report_iommu_fault(ctx->domain, ctx->dev, 0x30000000,
+						 IOMMU_FAULT_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->faults), before + 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&kapi_ctx(f, 1)->faults), 0LL);
+}
+
+static struct kunit_case kapi_cases[] = {
+	KUNIT_CASE(kapi_map_each_block),
+	KUNIT_CASE(kapi_bad_arguments),
+	KUNIT_CASE(kapi_fixed),
+	KUNIT_CASE(kapi_multi_block),
+	KUNIT_CASE(kapi_failed_map_leaves_nothing),
+	KUNIT_CASE(kapi_exhaustion_and_blocks),
+	KUNIT_CASE(kapi_fault_accounting),
+	{}
+};
+
+static struct kunit_suite kapi_suite = {
+	.name = "vpudom_kapi",
+	.init = kapi_init,
+	.exit = kapi_exit,
+	.test_cases = kapi_cases,
+};
+
+kunit_test_suites(&iova_suite, &kapi_suite);
+
+MODULE_DESCRIPTION("KUnit tests of vpudom");
+MODULE_LICENSE("GPL");

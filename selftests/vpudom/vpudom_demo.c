@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A worked example of the vpudom uAPI: open the VPU, list its blocks and
+ * their usable IOVA ranges, map one buffer into blocks 1 and 2 at one
+ * IOVA, show it in debugfs, unmap it.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/vpudom.h>
+
+static void show(const char *path)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stdout);
+	fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dev = argc > 1 ? argv[1] : "/dev/vpudom0";
+	struct vpudom_block_info blocks[8];
+	struct vpudom_info info = {
+		.size = sizeof(info),
+		.num_blocks = 8,
+		.blocks_uptr = (uintptr_t)blocks,
+	};
+	struct vpudom_map_user map = { .size = sizeof(map) };
+	struct vpudom_unmap unmap = { .size = sizeof(unmap) };
+	const size_t len = 1 << 20;
+	unsigned int i, j;
+	char *buf;
+	int fd;
+
+	fd = open(dev, O_RDWR);
+	if (fd < 0 || ioctl(fd, VPUDOM_INFO, &info)) {
+		perror(dev);
+		return 1;
+	}
+	for (i = 0; i < info.num_blocks; i++) {
+		struct vpudom_iova_range r[8];
+		struct vpudom_iova_ranges q = {
+			.size = sizeof(q),
+			.block = i,
+			.num_ranges = 8,
+			.ranges_uptr = (uintptr_t)r,
+		};
+
+		if (ioctl(fd, VPUDOM_IOVA_RANGES, &q)) {
+			perror("VPUDOM_IOVA_RANGES");
+			return 1;
+		}
+		printf("%s: stream 0x%x, window 0x%llx-0x%llx, usable:", blocks[i].name,
+		       blocks[i].sid, (unsigned long long)blocks[i].window_start,
+		       (unsigned long long)blocks[i].window_last);
+		for (j = 0; j < q.num_ranges; j++)
+			printf(" 0x%llx-0x%llx", (unsigned long long)r[j].start,
+			       (unsigned long long)r[j].last);
+		printf("\n");
+	}
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED)
+		return 1;
+	map.flags = VPUDOM_MAP_READ | VPUDOM_MAP_WRITE;
+	map.blocks = (1 << 1) | (1 << 2);
+	map.user_va = (uintptr_t)buf;
+	map.length = len;
+	if (ioctl(fd, VPUDOM_MAP_USER, &map)) {
+		perror("VPUDOM_MAP_USER");
+		return 1;
+	}
+	printf("\nmapped 1 MiB into block1 and block2 at IOVA 0x%llx\n",
+	       (unsigned long long)map.iova);
+	printf("\n/sys/kernel/debug/vpudom/vpudom0/block1/mappings:\n");
+	show("/sys/kernel/debug/vpudom/vpudom0/block1/mappings");
+	printf("/sys/kernel/debug/vpudom/vpudom0/block2/mappings:\n");
+	show("/sys/kernel/debug/vpudom/vpudom0/block2/mappings");
+
+	unmap.block = 1;
+	unmap.iova = map.iova;
+	unmap.length = len;
+	if (ioctl(fd, VPUDOM_UNMAP, &unmap)) {
+		perror("VPUDOM_UNMAP");
+		return 1;
+	}
+	printf("\nunmapped %llu bytes from both blocks\n",
+	       (unsigned long long)unmap.length);
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,802 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The vpudom uAPI against the reference VPU: the ioctl envelope, the map and
+ * unmap contract per block, and the lifetime of sessions and instances.
+ * Every test ends with nothing pinned and nothing mapped.
+ *
+ * Runs as root (it reads debugfs and drops to an unprivileged user where it
+ * needs one).  VPUDOM_DEV names the device (default /dev/vpudom0).
+ */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/udmabuf.h>
+
+#include "kselftest_harness.h"
+#include "vpudom_utils.h"
+
+static const char * const block_names[] = { "block0", "block1", "block2" };
+
+/* One test of the ioctl envelope: size, tail, reserved fields. */
+#define SIZES_OF(_struct, _last) \
+	(__u32)(offsetof(_struct, _last) + sizeof(((_struct *)0)->_last))
+
+TEST(unknown_ioctl_and_null_argument)
+{
+	int fd = open(vpudom_dev(), O_RDWR);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ENOTTY, _ioctl(fd, _IO(VPUDOM_TYPE, 0x7f), NULL));
+	EXPECT_EQ(-ENOTTY, _ioctl(fd, _IO(VPUDOM_TYPE, VPUDOM_CMD_UNMAP + 1), NULL));
+	EXPECT_EQ(-ENOTTY, _ioctl(fd, _IO('x', VPUDOM_CMD_INFO), NULL));
+	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_INFO, NULL));
+	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_IOVA_RANGES, NULL));
+	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_MAP_USER, NULL));
+	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_MAP_DMABUF, NULL));
+	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_UNMAP, NULL));
+	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_UNMAP, (void *)8));
+	close(fd);
+}
+
+/*
+ * An ioctl with @size below its first version (EINVAL), exact, larger with
+ * a zero tail (the same result as exact) and with a non-zero tail (E2BIG).
+ * @cmd is one that fails with @exact when sent exact, so that nothing
+ * changes state.
+ */
+static void length_test(struct __test_metadata *_metadata, int fd,
+			unsigned long ioctl_nr, void *cmd, __u32 min,
+			__u32 ksize, int exact)
+{
+	__u8 *tail = (__u8 *)cmd + ksize, orig[64];
+	__u32 *size = cmd;
+
+	/* A reply (EMSGSIZE and a count) changes the struct: start over. */
+	ASSERT_GE(sizeof(orig), ksize);
+	memcpy(orig, cmd, ksize);
+	*size = min - 1;
+	EXPECT_EQ(-EINVAL, _ioctl(fd, ioctl_nr, cmd));
+	*size = 4;
+	EXPECT_EQ(-EINVAL, _ioctl(fd, ioctl_nr, cmd));
+	*size = ksize;
+	EXPECT_EQ(exact, _ioctl(fd, ioctl_nr, cmd));
+	memcpy(cmd, orig, ksize);
+	*size = ksize + 16;
+	EXPECT_EQ(exact, _ioctl(fd, ioctl_nr, cmd));
+	memcpy(cmd, orig, ksize);
+	*size = ksize + 16;
+	tail[15] = 1;
+	EXPECT_EQ(-E2BIG, _ioctl(fd, ioctl_nr, cmd));
+	tail[15] = 0;
+	tail[0] = 1;
+	EXPECT_EQ(-E2BIG, _ioctl(fd, ioctl_nr, cmd));
+}
+
+#define TEST_LENGTH(_name, _cmd, _struct, _last, _init, _exact)		\
+TEST(length_##_name)							\
+{									\
+	struct {							\
+		_struct cmd;						\
+		__u8 tail[16];						\
+	} buf;								\
+	int fd = open(vpudom_dev(), O_RDWR);				\
+									\
+	ASSERT_LE(0, fd);						\
+	memset(&buf, 0, sizeof(buf));					\
+	_init;								\
+	length_test(_metadata, fd, _cmd, &buf, SIZES_OF(_struct, _last),\
+		    sizeof(_struct), _exact);				\
+	close(fd);							\
+}
+
+TEST_LENGTH(info, VPUDOM_INFO, struct vpudom_info, blocks_uptr,
+	    buf.cmd.num_blocks = 0, -EMSGSIZE)
+TEST_LENGTH(iova_ranges, VPUDOM_IOVA_RANGES, struct vpudom_iova_ranges,
+	    ranges_uptr, buf.cmd.num_ranges = 0, -EMSGSIZE)
+TEST_LENGTH(map_user, VPUDOM_MAP_USER, struct vpudom_map_user, iova,
+	    buf.cmd.flags = VPUDOM_MAP_READ, -EINVAL)
+TEST_LENGTH(map_dmabuf, VPUDOM_MAP_DMABUF, struct vpudom_map_dmabuf, iova,
+	    buf.cmd.flags = VPUDOM_MAP_READ, -EINVAL)
+TEST_LENGTH(unmap, VPUDOM_UNMAP, struct vpudom_unmap, length,
+	    buf.cmd.length = 0, -EINVAL)
+
+TEST(unknown_flags_and_reserved_fields)
+{
+	struct vpudom_info info = { .size = sizeof(info), .num_blocks = 0 };
+	struct vpudom_iova_ranges ranges = { .size = sizeof(ranges) };
+	struct vpudom_map_dmabuf mdb = {
+		.size = sizeof(mdb), .flags = VPUDOM_MAP_READ, .fd = -1,
+		.blocks = 1, .length = PAGE_SZ,
+	};
+	struct vpudom_unmap unmap = { .size = sizeof(unmap) };
+	char page[PAGE_SZ] __attribute__((aligned(PAGE_SZ)));
+	int fd = open(vpudom_dev(), O_RDWR);
+
+	ASSERT_LE(0, fd);
+	info.flags = 1;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_INFO, &info));
+	info.flags = 0;
+	info.__reserved = 1;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_INFO, &info));
+	ranges.flags = 1u << 31;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_IOVA_RANGES, &ranges));
+	EXPECT_EQ(-EOPNOTSUPP, _test_map_user(fd, VPUDOM_MAP_READ | (1u << 31), 1,
+					      page, PAGE_SZ, NULL));
+	EXPECT_EQ(-EOPNOTSUPP, _test_map_user(fd, VPUDOM_MAP_READ | (1u << 3), 1,
+					      page, PAGE_SZ, NULL));
+	mdb.__reserved = 1;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_MAP_DMABUF, &mdb));
+	mdb.__reserved = 0;
+	mdb.flags |= 1u << 30;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_MAP_DMABUF, &mdb));
+	unmap.flags = 1u << 1;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_UNMAP, &unmap));
+	unmap.flags = 0;
+	unmap.__reserved = 1;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_UNMAP, &unmap));
+	/* Unmap-all takes no range. */
+	unmap.__reserved = 0;
+	unmap.flags = VPUDOM_UNMAP_ALL;
+	unmap.length = PAGE_SZ;
+	EXPECT_EQ(-EINVAL, _ioctl(fd, VPUDOM_UNMAP, &unmap));
+	close(fd);
+}
+
+TEST(info)
+{
+	struct vpudom_block_info bi[4];
+	struct vpudom_info cmd = {
+		.size = sizeof(cmd),
+		.num_blocks = 2,
+		.blocks_uptr = (__u64)(uintptr_t)bi,
+	};
+	static const __u64 win[3][2] = {
+		{ MIB(600), MIB(3500) - 1 },
+		{ 0, MIB(3500) - 1 },
+		{ MIB(16), MIB(600) - 1 },
+	};
+	int fd = open(vpudom_dev(), O_RDWR), i;
+
+	ASSERT_LE(0, fd);
+	memset(bi, 0xa5, sizeof(bi));
+	/* Too small: the count needed, and nothing written. */
+	EXPECT_EQ(-EMSGSIZE, _ioctl(fd, VPUDOM_INFO, &cmd));
+	EXPECT_EQ(3, cmd.num_blocks);
+	EXPECT_EQ(0xa5a5a5a5, bi[0].index);
+	cmd.num_blocks = 4;
+	ASSERT_EQ(0, _ioctl(fd, VPUDOM_INFO, &cmd));
+	EXPECT_EQ(3, cmd.num_blocks);
+	for (i = 0; i < 3; i++) {
+		EXPECT_STREQ(block_names[i], bi[i].name);
+		EXPECT_EQ(i, bi[i].index);
+		EXPECT_EQ(0x1900 + i, bi[i].sid);
+		EXPECT_EQ(win[i][0], bi[i].window_start);
+		EXPECT_EQ(win[i][1], bi[i].window_last);
+		EXPECT_NE(0, bi[i].pgsize_bitmap & PAGE_SZ);
+		EXPECT_NE(0, bi[i].pgsize_bitmap & SZ_2M);
+	}
+	/* The fourth entry is not the kernel's to write. */
+	EXPECT_EQ(0xa5a5a5a5, bi[3].index);
+	close(fd);
+}
+
+FIXTURE(vpudom) {
+	int fd;
+	void *buf;
+	size_t len;
+	long pins;
+	long locked;
+};
+
+FIXTURE_VARIANT(vpudom) {
+	unsigned int block;
+	__u64 first;		/* first usable IOVA */
+	__u64 last;		/* last usable IOVA */
+	int msi;		/* the MSI hole is inside the window */
+	__u64 win_first;	/* first IOVA of the window */
+};
+
+FIXTURE_VARIANT_ADD(vpudom, block0) {
+	.block = 0, .first = MIB(600), .last = MIB(3500) - 1, .msi = 0,
+	.win_first = MIB(600),
+};
+
+FIXTURE_VARIANT_ADD(vpudom, block1) {
+	.block = 1, .first = PAGE_SZ, .last = MIB(3500) - 1, .msi = 1,
+	.win_first = 0,
+};
+
+FIXTURE_VARIANT_ADD(vpudom, block2) {
+	.block = 2, .first = MIB(16), .last = MIB(600) - 1, .msi = 1,
+	.win_first = MIB(16),
+};
+
+FIXTURE_SETUP(vpudom)
+{
+	self->pins = pins_held();
+	self->locked = vm_locked_kb();
+	self->fd = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, self->fd);
+	self->len = 8 * SZ_1M;
+	self->buf = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(vpudom)
+{
+	int i;
+
+	close(self->fd);
+	munmap(self->buf, self->len);
+	/* Leak check: nothing pinned, charged or mapped any more. */
+	EXPECT_EQ(self->pins, pins_held());
+	EXPECT_EQ(self->locked, vm_locked_kb());
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
+}
+
+#define BLK	(1ULL << variant->block)
+#define RW	(VPUDOM_MAP_READ | VPUDOM_MAP_WRITE)
+
+TEST_F(vpudom, iova_ranges_exact)
+{
+	struct vpudom_iova_range r[4];
+	__u32 n = 0;
+
+	memset(r, 0xa5, sizeof(r));
+	EXPECT_EQ(-EMSGSIZE, _test_ranges(self->fd, variant->block, r, &n));
+	EXPECT_EQ(variant->msi ? 2 : 1, n);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, r[0].start);
+	n = 4;
+	ASSERT_EQ(0, _test_ranges(self->fd, variant->block, r, &n));
+	ASSERT_EQ(variant->msi ? 2 : 1, n);
+	EXPECT_EQ(variant->first, r[0].start);
+	if (variant->msi) {
+		EXPECT_EQ(MSI_START - 1, r[0].last);
+		EXPECT_EQ(MSI_LAST + 1, r[1].start);
+		EXPECT_EQ(variant->last, r[1].last);
+	} else {
+		EXPECT_EQ(variant->last, r[0].last);
+	}
+	n = 4;
+	EXPECT_EQ(-EINVAL, _test_ranges(self->fd, 3, r, &n));
+}
+
+TEST_F(vpudom, map_argument_errors)
+{
+	char *b = self->buf;
+	__u64 iova = variant->first;
+
+	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, 0, BLK, b, PAGE_SZ, NULL));
+	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, BLK, b, 0, NULL));
+	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, BLK, b, PAGE_SZ + 1, NULL));
+	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, BLK, b + 8, PAGE_SZ, NULL));
+	EXPECT_EQ(-EINVAL, _test_map_fixed(self->fd, RW, BLK, b, PAGE_SZ, iova + 512));
+	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, 0, b, PAGE_SZ, NULL));
+	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, 1ULL << 3, b, PAGE_SZ, NULL));
+	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, BLK | (1ULL << 40), b,
+					  PAGE_SZ, NULL));
+	/* Wrapping, never a warning. */
+	EXPECT_EQ(-EOVERFLOW, _test_map_user(self->fd, RW, BLK,
+					     (void *)(uintptr_t)(0ULL - PAGE_SZ),
+					     2 * PAGE_SZ, NULL));
+	EXPECT_EQ(-EOVERFLOW, _test_map_fixed(self->fd, RW, BLK, b, 2 * PAGE_SZ,
+					      0ULL - PAGE_SZ));
+	/* Beyond the process's address space. */
+	EXPECT_EQ(-EFAULT, _test_map_user(self->fd, RW, BLK,
+					  (void *)(uintptr_t)(1ULL << 60),
+					  PAGE_SZ, NULL));
+	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, variant->block, iova, 0, NULL));
+	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, variant->block, iova + 1, PAGE_SZ, NULL));
+	EXPECT_EQ(-EOVERFLOW, _test_unmap(self->fd, variant->block, 0ULL - PAGE_SZ,
+					  2 * PAGE_SZ, NULL));
+	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, 3, iova, PAGE_SZ, NULL));
+	EXPECT_EQ(self->pins, pins_held());
+}
+
+TEST_F(vpudom, unmapped_user_range)
+{
+	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_EQ(0, munmap(b + 2 * PAGE_SZ, PAGE_SZ));
+	EXPECT_EQ(-EFAULT, _test_map_user(self->fd, RW, BLK, b, 4 * PAGE_SZ, NULL));
+	/* Nothing stays pinned, charged or mapped. */
+	EXPECT_EQ(self->pins, pins_held());
+	EXPECT_EQ(self->locked, vm_locked_kb());
+	EXPECT_EQ(0, debugfs_mappings(block_names[variant->block]));
+	munmap(b, 4 * PAGE_SZ);
+}
+
+TEST_F(vpudom, read_only_memory)
+{
+	__u64 iova = 0;
+	char *ro = mmap(NULL, 4 * PAGE_SZ, PROT_READ,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-EFAULT, _test_map_user(self->fd, VPUDOM_MAP_WRITE, BLK, ro,
+					  4 * PAGE_SZ, &iova));
+	EXPECT_EQ(-EFAULT, _test_map_user(self->fd, RW, BLK, ro, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(self->pins, pins_held());
+	ASSERT_EQ(0, _test_map_user(self->fd, VPUDOM_MAP_READ, BLK, ro,
+				    4 * PAGE_SZ, &iova));
+	EXPECT_TRUE(debugfs_has(block_names[variant->block], iova, "r-"));
+	EXPECT_EQ(0, _test_unmap(self->fd, variant->block, iova, 4 * PAGE_SZ, NULL));
+	munmap(ro, 4 * PAGE_SZ);
+}
+
+TEST_F(vpudom, fixed_iova_edges)
+{
+	const __u64 p = PAGE_SZ, first = variant->first, last = variant->last;
+	char *b = self->buf;
+	__u64 n;
+
+	/* Exactly the first and the last usable pages. */
+	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, first));
+	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, last + 1 - p));
+	/* Outside, or straddling either edge of the window. */
+	if (variant->win_first) {
+		EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, p,
+						   variant->win_first - p));
+	}
+	EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
+					   last + 1 - p));
+	EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, p, last + 1));
+	if (variant->win_first) {
+		EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
+						   variant->win_first - p));
+	} else {
+		/* IOVA 0 is never handed out. */
+		EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, BLK, b, p, 0));
+	}
+	/* Over the SMMUv3 MSI window, and straddling its edges. */
+	if (variant->msi) {
+		EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, BLK, b, p, MSI_START));
+		EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
+						       MSI_START - p));
+		EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
+						       MSI_LAST + 1 - p));
+		ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, MSI_START - p));
+		ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, MSI_LAST + 1));
+	}
+	ASSERT_EQ(0, _test_unmap_all(self->fd, &n));
+	EXPECT_EQ((variant->msi ? 4 : 2) * p, n);
+}
+
+TEST_F(vpudom, fixed_iova_overlaps)
+{
+	const __u64 p = PAGE_SZ, x = variant->first + 64 * PAGE_SZ;
+	char *b = self->buf;
+	__u64 n;
+
+	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x));
+	/* Same, inside, covering, over the start, over the end. */
+	EXPECT_EQ(-EEXIST, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(self->fd, RW, BLK, b, p, x + p));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(self->fd, RW, BLK, b, 6 * p, x - p));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(self->fd, RW, BLK, b, 2 * p, x - p));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(self->fd, RW, BLK, b, 2 * p, x + 3 * p));
+	/* Right next to it on both sides is free. */
+	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, x - p));
+	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, x + 4 * p));
+	/* The first mapping is intact: exactly its bytes come back. */
+	ASSERT_EQ(0, _test_unmap(self->fd, variant->block, x, 4 * p, &n));
+	EXPECT_EQ(4 * p, n);
+	ASSERT_EQ(0, _test_unmap_all(self->fd, &n));
+	EXPECT_EQ(2 * p, n);
+}
+
+TEST_F(vpudom, automatic_iova)
+{
+	static const __u64 sizes[] = {
+		PAGE_SZ, 3 * PAGE_SZ, 64 * 1024, SZ_1M, SZ_2M, 2 * SZ_2M, 5 * PAGE_SZ,
+	};
+	char *b = self->buf;
+	__u64 iova = 0, n = 0, total = 0;
+	unsigned int i, r;
+
+	for (r = 0; r < 3; r++) {
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, b, sizes[i], &iova));
+			total += sizes[i];
+			EXPECT_LE(variant->first, iova);
+			EXPECT_GE(variant->last, iova + sizes[i] - 1);
+			EXPECT_NE(0, iova);
+			if (variant->msi) {
+				EXPECT_TRUE(iova + sizes[i] - 1 < MSI_START ||
+					    iova > MSI_LAST);
+			}
+			/* Aligned to the largest page size that fits. */
+			EXPECT_EQ(0, iova % (sizes[i] >= SZ_2M ? SZ_2M : PAGE_SZ));
+			EXPECT_TRUE(debugfs_has(block_names[variant->block], iova, "user"));
+		}
+	}
+	ASSERT_EQ(0, _test_unmap_all(self->fd, &n));
+	EXPECT_EQ(total, n);
+}
+
+TEST_F(vpudom, unmap_rules)
+{
+	const __u64 p = PAGE_SZ, x = variant->first + 256 * PAGE_SZ;
+	char *b = self->buf;
+	__u64 n;
+
+	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x));
+	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x + 4 * p));
+	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x + 8 * p));
+	/* A cut through a mapping unmaps nothing. */
+	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, variant->block, x + 4 * p, p, NULL));
+	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, variant->block, x, 6 * p, NULL));
+	EXPECT_EQ(3, debugfs_mappings(block_names[variant->block]));
+	/* Nothing there. */
+	EXPECT_EQ(-ENOENT, _test_unmap(self->fd, variant->block, x + 12 * p, p, NULL));
+	/* One range over three whole mappings, with room around them. */
+	ASSERT_EQ(0, _test_unmap(self->fd, variant->block, x - p, 14 * p, &n));
+	EXPECT_EQ(12 * p, n);
+	EXPECT_EQ(-ENOENT, _test_unmap(self->fd, variant->block, x, 12 * p, NULL));
+}
+
+TEST_F(vpudom, munmap_while_mapped)
+{
+	char *b = mmap(NULL, 16 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	__u64 iova = 0, n = 0;
+
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, b, 16 * PAGE_SZ, &iova));
+	EXPECT_EQ(self->pins + 16, pins_held());
+	ASSERT_EQ(0, munmap(b, 16 * PAGE_SZ));
+	/* The pins keep the pages; the unmap later releases them. */
+	ASSERT_EQ(0, _test_unmap(self->fd, variant->block, iova, 16 * PAGE_SZ, &n));
+	EXPECT_EQ(16 * PAGE_SZ, n);
+	EXPECT_EQ(self->pins, pins_held());
+}
+
+TEST_F(vpudom, close_with_live_mappings)
+{
+	__u64 iova = 0;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, _test_map_user(self->fd, RW, 1ULL << i, self->buf,
+					    SZ_1M, &iova));
+	ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, self->buf, 2 * SZ_1M, &iova));
+	EXPECT_EQ(self->pins + 5 * 256, pins_held());
+	EXPECT_LT(self->locked, vm_locked_kb());
+	close(self->fd);
+	EXPECT_EQ(self->pins, pins_held());
+	EXPECT_EQ(self->locked, vm_locked_kb());
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
+	/* A new open works. */
+	self->fd = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, self->buf, PAGE_SZ, &iova));
+}
+
+TEST(same_iova_in_two_blocks)
+{
+	int fd = open(vpudom_dev(), O_RDWR);
+	long pins = pins_held();
+	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	__u64 n;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, _test_map_fixed(fd, RW, 1 << 1, b, 4 * PAGE_SZ, MIB(32)));
+	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, 1 << 2, b, 4 * PAGE_SZ, MIB(32)));
+	EXPECT_TRUE(debugfs_has("block1", MIB(32), "rw"));
+	EXPECT_TRUE(debugfs_has("block2", MIB(32), "r-"));
+	ASSERT_EQ(0, _test_unmap(fd, 1, MIB(32), 4 * PAGE_SZ, &n));
+	EXPECT_FALSE(debugfs_has("block1", MIB(32), "user"));
+	EXPECT_TRUE(debugfs_has("block2", MIB(32), "user"));
+	ASSERT_EQ(0, _test_unmap(fd, 2, MIB(32), 4 * PAGE_SZ, &n));
+	EXPECT_EQ(4 * PAGE_SZ, n);
+	close(fd);
+	munmap(b, 4 * PAGE_SZ);
+	EXPECT_EQ(pins, pins_held());
+}
+
+TEST(several_blocks_all_or_nothing)
+{
+	int fd = open(vpudom_dev(), O_RDWR);
+	long pins = pins_held();
+	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	__u64 iova = 0, n = 0;
+
+	ASSERT_LE(0, fd);
+	/* One IOVA from the intersection of the windows, in both blocks. */
+	ASSERT_EQ(0, _test_map_user(fd, RW, 0x6, b, 4 * PAGE_SZ, &iova));
+	EXPECT_LE(MIB(16), iova);
+	EXPECT_GT(MIB(600), iova);
+	EXPECT_TRUE(debugfs_has("block1", iova, "0x0006 user"));
+	EXPECT_TRUE(debugfs_has("block2", iova, "0x0006 user"));
+	EXPECT_EQ(pins + 4, pins_held());
+	/* Unmapping through one block takes it out of both. */
+	ASSERT_EQ(0, _test_unmap(fd, 2, iova, 4 * PAGE_SZ, &n));
+	EXPECT_EQ(4 * PAGE_SZ, n);
+	EXPECT_EQ(0, debugfs_mappings("block1"));
+
+	/* Taken in one block: mapped in none. */
+	ASSERT_EQ(0, _test_map_fixed(fd, RW, 1 << 2, b, PAGE_SZ, MIB(64) + PAGE_SZ));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(fd, RW, 0x6, b, 4 * PAGE_SZ, MIB(64)));
+	EXPECT_EQ(0, debugfs_mappings("block1"));
+	EXPECT_EQ(1, debugfs_mappings("block2"));
+	/* Inside one window but not the other. */
+	EXPECT_EQ(-ERANGE, _test_map_fixed(fd, RW, 0x3, b, PAGE_SZ, MIB(32)));
+	EXPECT_EQ(0, debugfs_mappings("block1"));
+	/* Windows that do not meet. */
+	EXPECT_EQ(-ENOSPC, _test_map_user(fd, RW, 0x5, b, PAGE_SZ, &iova));
+	ASSERT_EQ(0, _test_unmap_all(fd, &n));
+	EXPECT_EQ(PAGE_SZ, n);
+	close(fd);
+	munmap(b, 4 * PAGE_SZ);
+	EXPECT_EQ(pins, pins_held());
+}
+
+TEST(sessions_are_private)
+{
+	int fd1 = open(vpudom_dev(), O_RDWR), fd2 = open(vpudom_dev(), O_RDWR);
+	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	__u64 iova = 0, n = 0;
+
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, _test_map_user(fd1, RW, 1 << 1, b, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(-ENOENT, _test_unmap(fd2, 1, iova, 4 * PAGE_SZ, NULL));
+	ASSERT_EQ(0, _test_unmap_all(fd2, &n));
+	EXPECT_EQ(0, n);
+	/* The IOVA is taken for everyone, seen or not. */
+	EXPECT_EQ(-EEXIST, _test_map_fixed(fd2, RW, 1 << 1, b, PAGE_SZ, iova));
+	close(fd2);
+	EXPECT_EQ(1, debugfs_mappings("block1"));
+	ASSERT_EQ(0, _test_unmap(fd1, 1, iova, 4 * PAGE_SZ, &n));
+	EXPECT_EQ(4 * PAGE_SZ, n);
+	close(fd1);
+	munmap(b, 4 * PAGE_SZ);
+}
+
+/* Fill block2's window, free one mapping, and fit the same size again. */
+TEST(fill_window_until_enospc)
+{
+	const size_t chunk = 32 * SZ_1M;
+	int fd = open(vpudom_dev(), O_RDWR), n = 0, ret, i;
+	long pins = pins_held();
+	__u64 iova[32], again = 0, bytes = 0;
+	char *b = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(MAP_FAILED, b);
+	for (;;) {
+		ASSERT_GT(32, n);
+		ret = _test_map_user(fd, VPUDOM_MAP_READ, 1 << 2, b, chunk, &iova[n]);
+		if (ret)
+			break;
+		EXPECT_LE(MIB(16), iova[n]);
+		EXPECT_GE(MIB(600), iova[n] + chunk);
+		EXPECT_TRUE(iova[n] + chunk - 1 < MSI_START || iova[n] > MSI_LAST);
+		n++;
+	}
+	EXPECT_EQ(-ENOSPC, ret);
+	/* 16..112 MiB below the MSI hole, 130..578 MiB above it */
+	EXPECT_EQ(3 + 14, n);
+	ASSERT_EQ(0, _test_unmap(fd, 2, iova[5], chunk, &bytes));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, 1 << 2, b, chunk, &again));
+	EXPECT_EQ(iova[5], again);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, _test_unmap(fd, 2, iova[i], chunk, NULL));
+	close(fd);
+	munmap(b, chunk);
+	EXPECT_EQ(pins, pins_held());
+}
+
+/* An unprivileged process is held to RLIMIT_MEMLOCK. */
+TEST(rlimit_memlock)
+{
+	int fd = open(vpudom_dev(), O_RDWR), status;
+	long pins = pins_held();
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rlimit rl = { 64 * 1024, 64 * 1024 };
+		/* Opened as root: a setuid() process may not open it again. */
+		int st = open("/proc/self/status", O_RDONLY);
+		char *b = mmap(NULL, SZ_1M, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		__u64 iova = 0, n = 0;
+
+		if (b == MAP_FAILED || st < 0 || setrlimit(RLIMIT_MEMLOCK, &rl) ||
+		    setgid(65534) || setuid(65534) || !geteuid())
+			_exit(10);
+		if (_test_map_user(fd, RW, 1, b, SZ_1M, &iova) != -ENOMEM)
+			_exit(11);
+		/* Only root can fold the pin counters: the parent checks them. */
+		if (vm_locked_kb_fd(st) != 0)
+			_exit(12);
+		if (_test_map_user(fd, RW, 1, b, 32 * 1024, &iova))
+			_exit(13);
+		if (vm_locked_kb_fd(st) != 32)
+			_exit(14);
+		/* 32 KiB more would be 64 KiB: still allowed, then no more. */
+		if (_test_map_user(fd, RW, 1, b, 32 * 1024, &iova))
+			_exit(15);
+		if (_test_map_user(fd, RW, 1, b, PAGE_SZ, &iova) != -ENOMEM)
+			_exit(16);
+		if (_test_unmap_all(fd, &n) || n != 64 * 1024)
+			_exit(17);
+		if (vm_locked_kb_fd(st) != 0)
+			_exit(18);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd);
+	EXPECT_EQ(pins, pins_held());
+}
+
+TEST(max_mappings_per_session)
+{
+	const char *param = "/sys/module/vpudom/parameters/max_mappings";
+	int fd = open(vpudom_dev(), O_RDWR), i;
+	char old[32] = "", *b = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	FILE *f = fopen(param, "r+");
+	__u64 iova = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	rewind(f);
+	fprintf(f, "8\n");
+	fclose(f);
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
+	EXPECT_EQ(-EMFILE, _test_map_user(fd, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_unmap(fd, 0, iova, PAGE_SZ, NULL));
+	EXPECT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
+	f = fopen(param, "w");
+	ASSERT_NE(NULL, f);
+	fputs(old, f);
+	fclose(f);
+	close(fd);
+	munmap(b, PAGE_SZ);
+}
+
+TEST(open_map_close_cycles)
+{
+	long pins = pins_held(), locked = vm_locked_kb();
+	char *b = mmap(NULL, 16 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	__u64 iova = 0;
+	int i, fd;
+
+	for (i = 0; i < 1000; i++) {
+		fd = open(vpudom_dev(), O_RDWR);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, _test_map_user(fd, RW, 1ULL << (i % 3), b,
+					    (1 + i % 16) * PAGE_SZ, &iova));
+		if (i & 1)
+			ASSERT_EQ(0, _test_unmap(fd, i % 3, iova,
+						 (1 + i % 16) * PAGE_SZ, NULL));
+		close(fd);
+	}
+	EXPECT_EQ(pins, pins_held());
+	EXPECT_EQ(locked, vm_locked_kb());
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
+	munmap(b, 16 * PAGE_SZ);
+}
+
+/* A dma-buf from udmabuf, where the kernel has it. */
+TEST(dmabuf)
+{
+	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
+	struct vpudom_map_dmabuf cmd = {
+		.size = sizeof(cmd),
+		.flags = RW,
+		.blocks = 1 << 2,
+		.length = 16 * PAGE_SZ,
+	};
+	int fd, memfd, dev, buf;
+	long pins = pins_held();
+	__u64 n;
+
+	dev = open("/dev/udmabuf", O_RDWR);
+	if (dev < 0)
+		SKIP(return, "no /dev/udmabuf: no dma-buf exporter in this kernel");
+	fd = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, fd);
+	memfd = memfd_create("vpudom", MFD_ALLOW_SEALING);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, 32 * PAGE_SZ));
+	ASSERT_EQ(0, fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK));
+	create.memfd = memfd;
+	create.size = 32 * PAGE_SZ;
+	buf = ioctl(dev, UDMABUF_CREATE, &create);
+	ASSERT_LE(0, buf);
+
+	cmd.fd = buf;
+	cmd.offset = 4 * PAGE_SZ;
+	ASSERT_EQ(0, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
+	EXPECT_LE(MIB(16), cmd.iova);
+	EXPECT_TRUE(debugfs_has("block2", cmd.iova, "dma-buf"));
+	/* Not page-aligned; past the end; not a dma-buf. */
+	cmd.offset = 100;
+	EXPECT_EQ(-EINVAL, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
+	cmd.offset = 24 * PAGE_SZ;
+	EXPECT_EQ(-EINVAL, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
+	cmd.offset = 0;
+	cmd.fd = memfd;
+	EXPECT_EQ(-EBADF, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
+	cmd.fd = -1;
+	EXPECT_EQ(-EBADF, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
+	/* The mapping outlives the fds; closing the session releases it. */
+	close(buf);
+	close(memfd);
+	ASSERT_EQ(0, _test_unmap_all(fd, &n));
+	EXPECT_EQ(16 * PAGE_SZ, n);
+	close(fd);
+	close(dev);
+	EXPECT_EQ(pins, pins_held());
+	EXPECT_EQ(0, debugfs_mappings("block2"));
+}
+
+/* Unbinding the VPU revokes every mapping; the session only can close. */
+TEST(unbind_revokes)
+{
+	const char *drv = "/sys/bus/platform/drivers/vpudom-vpu";
+	char path[128];
+	long pins = pins_held();
+	int fd = open(vpudom_dev(), O_RDWR), s, i;
+	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	struct vpudom_info info = { .size = sizeof(info) };
+	__u64 iova = 0;
+
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, _test_map_user(fd, RW, 1ULL << i, b, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(pins + 12, pins_held());
+	snprintf(path, sizeof(path), "%s/unbind", drv);
+	s = open(path, O_WRONLY);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(3, write(s, "vpu", 3));
+	close(s);
+	/* Revoked at once: nothing stays pinned behind the open file. */
+	EXPECT_EQ(pins, pins_held());
+	EXPECT_EQ(-ENODEV, _test_map_user(fd, RW, 1, b, PAGE_SZ, &iova));
+	EXPECT_EQ(-ENODEV, _test_unmap(fd, 0, iova, 4 * PAGE_SZ, NULL));
+	EXPECT_EQ(-ENODEV, _test_unmap_all(fd, NULL));
+	EXPECT_EQ(-ENODEV, _ioctl(fd, VPUDOM_INFO, &info));
+	close(fd);
+
+	snprintf(path, sizeof(path), "%s/bind", drv);
+	s = open(path, O_WRONLY);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(3, write(s, "vpu", 3));
+	close(s);
+	for (i = 0; i < 50 && access(vpudom_dev(), F_OK); i++)
+		usleep(20000);
+	fd = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, _test_map_user(fd, RW, 1, b, PAGE_SZ, &iova));
+	close(fd);
+	munmap(b, 4 * PAGE_SZ);
+	EXPECT_EQ(pins, pins_held());
+}
+
+TEST_HARNESS_MAIN

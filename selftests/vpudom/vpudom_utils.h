@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers of the vpudom selftests: each _test_*() helper makes one call and
+ * returns 0 or -errno, so that tests can pin the exact errno.
+ */
+#ifndef _VPUDOM_UTILS_H
+#define _VPUDOM_UTILS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/vpudom.h>
+
+#define PAGE_SZ		4096UL
+#define SZ_1M		(1UL << 20)
+#define SZ_2M		(2UL << 20)
+#define MIB(x)		((unsigned long long)(x) << 20)
+#define MSI_START	0x8000000ULL
+#define MSI_LAST	0x80fffffULL
+#define DEBUGFS		"/sys/kernel/debug/vpudom"
+
+static inline const char *vpudom_dev(void)
+{
+	const char *dev = getenv("VPUDOM_DEV");
+
+	return dev ? dev : "/dev/vpudom0";
+}
+
+static inline int _ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static inline int _test_map_user(int fd, __u32 flags, __u64 blocks,
+				 const void *va, __u64 length, __u64 *iova)
+{
+	struct vpudom_map_user cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.blocks = blocks,
+		.user_va = (__u64)(uintptr_t)va,
+		.length = length,
+		.iova = iova && (flags & VPUDOM_MAP_FIXED_IOVA) ? *iova : 0,
+	};
+	int ret = _ioctl(fd, VPUDOM_MAP_USER, &cmd);
+
+	if (!ret && iova)
+		*iova = cmd.iova;
+	return ret;
+}
+
+static inline int _test_map_fixed(int fd, __u32 flags, __u64 blocks,
+				  const void *va, __u64 length, __u64 iova)
+{
+	return _test_map_user(fd, flags | VPUDOM_MAP_FIXED_IOVA, blocks, va,
+			      length, &iova);
+}
+
+static inline int _test_unmap(int fd, __u32 block, __u64 iova, __u64 length,
+			      __u64 *unmapped)
+{
+	struct vpudom_unmap cmd = {
+		.size = sizeof(cmd),
+		.block = block,
+		.iova = iova,
+		.length = length,
+	};
+	int ret = _ioctl(fd, VPUDOM_UNMAP, &cmd);
+
+	if (!ret && unmapped)
+		*unmapped = cmd.length;
+	return ret;
+}
+
+static inline int _test_unmap_all(int fd, __u64 *unmapped)
+{
+	struct vpudom_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = VPUDOM_UNMAP_ALL,
+	};
+	int ret = _ioctl(fd, VPUDOM_UNMAP, &cmd);
+
+	if (!ret && unmapped)
+		*unmapped = cmd.length;
+	return ret;
+}
+
+static inline int _test_ranges(int fd, __u32 block,
+			       struct vpudom_iova_range *r, __u32 *num)
+{
+	struct vpudom_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.block = block,
+		.num_ranges = *num,
+		.ranges_uptr = (__u64)(uintptr_t)r,
+	};
+	int ret = _ioctl(fd, VPUDOM_IOVA_RANGES, &cmd);
+
+	*num = cmd.num_ranges;
+	return ret;
+}
+
+/* A counter from /proc/vmstat, or -1. */
+static inline long vmstat(const char *name)
+{
+	char key[64];
+	long val;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2) {
+		if (!strcmp(key, name)) {
+			fclose(f);
+			return val;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+/*
+ * Pages pinned and not yet released, system-wide.  The counters are folded
+ * from per-CPU deltas lazily; writing stat_refresh (root only) folds them
+ * now, so that the difference is exact.
+ */
+static inline long pins_held(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			perror("stat_refresh");
+		close(fd);
+	}
+	return vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
+}
+
+/* VmLck, in KiB, from an open /proc/<pid>/status. */
+static inline long vm_locked_kb_fd(int fd)
+{
+	char buf[4096], *p;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "VmLck:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* VmLck of this process, in KiB. */
+static inline long vm_locked_kb(void)
+{
+	int fd = open("/proc/self/status", O_RDONLY);
+	long kb = vm_locked_kb_fd(fd);
+
+	close(fd);
+	return kb;
+}
+
+/* Live mappings of a block of instance 0, as debugfs lists them. */
+static inline int debugfs_mappings(const char *block)
+{
+	char path[128], line[256];
+	int n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEBUGFS "/vpudom0/%s/mappings", block);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* Whether debugfs lists a mapping at @iova in @block, with @what in it. */
+static inline int debugfs_has(const char *block, __u64 iova, const char *what)
+{
+	char path[128], line[256], first[32];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEBUGFS "/vpudom0/%s/mappings", block);
+	snprintf(first, sizeof(first), "0x%016llx", (unsigned long long)iova);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, first, strlen(first)) && strstr(line, what))
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+#endif /* _VPUDOM_UTILS_H */

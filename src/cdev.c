@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The user API: /dev/vpudom<N>, one per instance.  Each open file is a
+ * session that owns its mappings; the ioctls follow iommufd (see
+ * include/uapi/linux/vpudom.h for the format and the errno table).
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/iommu.h>
+#include <uapi/linux/vpudom.h>
+
+#include "vpudom.h"
+
+static unsigned int max_mappings = 65536;
+module_param(max_mappings, uint, 0644);
+MODULE_PARM_DESC(max_mappings,
+		 "Most mappings one open file may hold (default 65536)");
+
+/* Copy the kernel's struct back, as much of it as the caller knows. */
+static int vpudom_respond(struct vpudom_ucmd *ucmd)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min(ucmd->user_size, ucmd->size)))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * vpudom_respond_map() - report a new mapping, or undo it
+ * @ucmd: the call
+ * @blocks: the mapping's blocks
+ * @iova: its IOVA
+ * @length: its length
+ *
+ * A mapping the caller cannot learn the IOVA of is unmapped again.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int vpudom_respond_map(struct vpudom_ucmd *ucmd, u64 blocks, u64 iova,
+		       u64 length)
+{
+	if (!vpudom_respond(ucmd))
+		return 0;
+	vpudom_unmap_range(ucmd->s->vd, __ffs64(blocks), iova, length,
+			   ucmd->s);
+	return -EFAULT;
+}
+
+/**
+ * vpudom_check_map_args() - the checks every map ioctl starts with
+ * @vd: the instance
+ * @flags: enum vpudom_map_flags
+ * @blocks: block mask
+ * @iova: the fixed IOVA, if VPUDOM_MAP_FIXED_IOVA
+ * @length: length
+ *
+ * Return: 0, -EOPNOTSUPP, -EINVAL or -EOVERFLOW.
+ */
+int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
+			  u64 iova, u64 length)
+{
+	if (flags & ~(VPUDOM_MAP_READ | VPUDOM_MAP_WRITE |
+		      VPUDOM_MAP_FIXED_IOVA))
+		return -EOPNOTSUPP;
+	if (!(flags & (VPUDOM_MAP_READ | VPUDOM_MAP_WRITE)) || !length ||
+	    !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (flags & VPUDOM_MAP_FIXED_IOVA) {
+		if (!PAGE_ALIGNED(iova))
+			return -EINVAL;
+		if (iova + length - 1 < iova)
+			return -EOVERFLOW;
+	}
+	if (!blocks || blocks & ~(u64)vpudom_all_blocks(vd))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * vpudom_session_mapping_new() - a mapping object for a session
+ * @s: the session
+ * @flags: enum vpudom_map_flags
+ * @blocks: block mask
+ * @iova: the fixed IOVA, if VPUDOM_MAP_FIXED_IOVA
+ * @length: length
+ *
+ * Counts against the session's max_mappings until released with
+ * vpudom_mapping_release().
+ *
+ * Return: the mapping, ERR_PTR(-EMFILE) or ERR_PTR(-ENOMEM).
+ */
+struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
+						  u32 flags, u64 blocks,
+						  u64 iova, u64 length)
+{
+	struct vpudom_mapping *m;
+
+	if (atomic_inc_return(&s->nr_mappings) > max_mappings) {
+		atomic_dec(&s->nr_mappings);
+		return ERR_PTR(-EMFILE);
+	}
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m) {
+		atomic_dec(&s->nr_mappings);
+		return ERR_PTR(-ENOMEM);
+	}
+	m->owner = s;
+	m->source = VPUDOM_SRC_KERNEL;
+	m->blocks = blocks;
+	m->size = length;
+	m->iova = iova;
+	m->prot = (flags & VPUDOM_MAP_READ ? IOMMU_READ : 0) |
+		  (flags & VPUDOM_MAP_WRITE ? IOMMU_WRITE : 0);
+	m->pid = task_tgid_nr(current);
+	get_task_comm(m->comm, current);
+	return m;
+}
+
+/* ioctl(VPUDOM_INFO) */
+static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
+{
+	struct vpudom_info *cmd = ucmd->cmd;
+	struct vpudom *vd = ucmd->s->vd;
+	struct vpudom_block_info __user *ubi;
+	struct vpudom_block_info bi;
+	unsigned int i, n = vd->hw->nr_blocks;
+	int ret;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->num_blocks < n) {
+		cmd->num_blocks = n;
+		return vpudom_respond(ucmd) ?: -EMSGSIZE;
+	}
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	ubi = u64_to_user_ptr(cmd->blocks_uptr);
+	for (i = 0; i < n; i++) {
+		struct vpudom_ctx *ctx = vd->ctx[i];
+
+		memset(&bi, 0, sizeof(bi));
+		strscpy(bi.name, ctx->desc->name, sizeof(bi.name));
+		bi.index = i;
+		bi.sid = ctx->sid;
+		bi.window_start = ctx->desc->window.start;
+		bi.window_last = ctx->desc->window.last;
+		bi.pgsize_bitmap = ctx->pgsize_bitmap;
+		if (copy_to_user(&ubi[i], &bi, sizeof(bi))) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	up_read(&vd->rwsem);
+	if (ret)
+		return ret;
+	cmd->num_blocks = n;
+	return vpudom_respond(ucmd);
+}
+
+/* ioctl(VPUDOM_IOVA_RANGES) */
+static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
+{
+	struct vpudom_iova_ranges *cmd = ucmd->cmd;
+	struct vpudom *vd = ucmd->s->vd;
+	struct vpudom_iova_range __user *ur;
+	struct vpudom_iova_range r;
+	struct vpudom_ctx *ctx;
+	unsigned int i, n;
+	int ret;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->block >= vd->hw->nr_blocks)
+		return -EINVAL;
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	ctx = vd->ctx[cmd->block];
+	n = ctx->nr_usable;
+	if (cmd->num_ranges < n) {
+		up_read(&vd->rwsem);
+		cmd->num_ranges = n;
+		return vpudom_respond(ucmd) ?: -EMSGSIZE;
+	}
+	ur = u64_to_user_ptr(cmd->ranges_uptr);
+	for (i = 0; i < n; i++) {
+		r.start = ctx->usable[i].start;
+		r.last = ctx->usable[i].last;
+		if (copy_to_user(&ur[i], &r, sizeof(r))) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	up_read(&vd->rwsem);
+	if (ret)
+		return ret;
+	cmd->num_ranges = n;
+	return vpudom_respond(ucmd);
+}
+
+/* ioctl(VPUDOM_UNMAP) */
+static long vpudom_ioctl_unmap(struct vpudom_ucmd *ucmd)
+{
+	struct vpudom_unmap *cmd = ucmd->cmd;
+	struct vpudom_session *s = ucmd->s;
+	s64 ret;
+
+	if (cmd->flags & ~VPUDOM_UNMAP_ALL || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->flags & VPUDOM_UNMAP_ALL) {
+		if (cmd->block || cmd->iova || cmd->length)
+			return -EINVAL;
+		ret = vpudom_unmap_owner(s->vd, s);
+	} else {
+		if (!cmd->length || !PAGE_ALIGNED(cmd->iova) ||
+		    !PAGE_ALIGNED(cmd->length))
+			return -EINVAL;
+		if (cmd->iova + cmd->length - 1 < cmd->iova)
+			return -EOVERFLOW;
+		if (cmd->block >= s->vd->hw->nr_blocks)
+			return -EINVAL;
+		ret = vpudom_unmap_range(s->vd, cmd->block, cmd->iova,
+					 cmd->length, s);
+	}
+	if (ret < 0)
+		return ret;
+	cmd->length = ret;
+	return vpudom_respond(ucmd);
+}
+
+/**
+ * struct vpudom_ioctl_op - one entry of the ioctl table
+ * @size: size of the kernel's struct
+ * @min_size: size of its first version, up to its last mandatory field
+ * @ioctl_num: the ioctl number
+ * @execute: the handler
+ */
+struct vpudom_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	long (*execute)(struct vpudom_ucmd *ucmd);
+};
+
+#define VPUDOM_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+	[_IOC_NR(_ioctl) - VPUDOM_CMD_BASE] = {				\
+		.size = sizeof(_struct),				\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = _ioctl,					\
+		.execute = _fn,						\
+	}
+
+static const struct vpudom_ioctl_op vpudom_ioctl_ops[] = {
+	VPUDOM_IOCTL_OP(VPUDOM_INFO, vpudom_ioctl_info, struct vpudom_info,
+			blocks_uptr),
+	VPUDOM_IOCTL_OP(VPUDOM_IOVA_RANGES, vpudom_ioctl_iova_ranges,
+			struct vpudom_iova_ranges, ranges_uptr),
+	VPUDOM_IOCTL_OP(VPUDOM_MAP_USER, vpudom_ioctl_map_user,
+			struct vpudom_map_user, iova),
+	VPUDOM_IOCTL_OP(VPUDOM_MAP_DMABUF, vpudom_ioctl_map_dmabuf,
+			struct vpudom_map_dmabuf, iova),
+	VPUDOM_IOCTL_OP(VPUDOM_UNMAP, vpudom_ioctl_unmap, struct vpudom_unmap,
+			length),
+};
+
+union vpudom_ucmd_buffer {
+	struct vpudom_info info;
+	struct vpudom_iova_ranges iova_ranges;
+	struct vpudom_map_user map_user;
+	struct vpudom_map_dmabuf map_dmabuf;
+	struct vpudom_unmap unmap;
+};
+
+static long vpudom_fops_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct vpudom_session *s = filp->private_data;
+	const struct vpudom_ioctl_op *op;
+	union vpudom_ucmd_buffer buf;
+	struct vpudom_ucmd ucmd = {
+		.s = s,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (nr < VPUDOM_CMD_BASE ||
+	    nr - VPUDOM_CMD_BASE >= ARRAY_SIZE(vpudom_ioctl_ops))
+		return -ENOTTY;
+	op = &vpudom_ioctl_ops[nr - VPUDOM_CMD_BASE];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ucmd.size = op->size;
+	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	/* A hint only: every handler checks again under the instance lock. */
+	if (READ_ONCE(s->vd->dead))
+		return -ENODEV;
+	return op->execute(&ucmd);
+}
+
+static int vpudom_fops_open(struct inode *inode, struct file *filp)
+{
+	struct vpudom *vd = container_of(filp->private_data, struct vpudom,
+					 misc);
+	struct vpudom_session *s;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return -ENOMEM;
+	/* misc_open() holds misc_mtx: vd cannot be unregistered meanwhile. */
+	kref_get(&vd->kref);
+	s->vd = vd;
+	atomic_set(&s->nr_mappings, 0);
+	filp->private_data = s;
+	return stream_open(inode, filp);
+}
+
+static int vpudom_fops_release(struct inode *inode, struct file *filp)
+{
+	struct vpudom_session *s = filp->private_data;
+
+	/* -ENODEV: the instance is gone, and its mappings with it. */
+	vpudom_unmap_owner(s->vd, s);
+	WARN_ON_ONCE(atomic_read(&s->nr_mappings));
+	vpudom_put(s->vd);
+	kfree(s);
+	return 0;
+}
+
+static const struct file_operations vpudom_fops = {
+	.owner = THIS_MODULE,
+	.open = vpudom_fops_open,
+	.release = vpudom_fops_release,
+	.unlocked_ioctl = vpudom_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = no_llseek,
+};
+
+/**
+ * vpudom_cdev_register() - create /dev/vpudom<N> for an instance
+ * @vd: the instance, with every block present
+ *
+ * Return: 0 or the error of misc_register().
+ */
+int vpudom_cdev_register(struct vpudom *vd)
+{
+	vd->misc.minor = MISC_DYNAMIC_MINOR;
+	vd->misc.name = vd->name;
+	vd->misc.fops = &vpudom_fops;
+	vd->misc.parent = vd->dev;
+	return misc_register(&vd->misc);
+}
+
+/**
+ * vpudom_cdev_unregister() - remove /dev/vpudom<N>
+ * @vd: the instance
+ *
+ * Open files keep their sessions (and a reference on @vd) until closed.
+ */
+void vpudom_cdev_unregister(struct vpudom *vd)
+{
+	misc_deregister(&vd->misc);
+}
