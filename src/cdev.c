@@ -249,13 +249,14 @@ struct vpudom_ioctl_op {
 };
 
 #define VPUDOM_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
-	[_IOC_NR(_ioctl) - VPUDOM_CMD_BASE] = {				\
+	{								\
 		.size = sizeof(_struct),				\
 		.min_size = offsetofend(_struct, _last),		\
 		.ioctl_num = _ioctl,					\
 		.execute = _fn,						\
 	}
 
+/* In the order of the command numbers, from VPUDOM_CMD_BASE on. */
 static const struct vpudom_ioctl_op vpudom_ioctl_ops[] = {
 	VPUDOM_IOCTL_OP(VPUDOM_INFO, vpudom_ioctl_info, struct vpudom_info,
 			blocks_uptr),

@@ -104,7 +104,7 @@ static int vpudom_find_common(struct vpudom *vd, unsigned long blocks,
 	}
 }
 
-/**
+/*
  * vpudom_map_sg_locked() - map a buffer into the contexts of a mapping
  * @vd: the instance, held for read and alive
  * @m: the mapping: @blocks, @size, @prot, @source and @owner filled in, and
@@ -119,8 +119,9 @@ static int vpudom_find_common(struct vpudom *vd, unsigned long blocks,
  * window, over a hole or over a live mapping; -ENOSPC if no IOVA is free in
  * all the contexts; -ENOMEM or the IOMMU driver's error.
  */
-int vpudom_map_sg_locked(struct vpudom *vd, struct vpudom_mapping *m,
-			 struct sg_table *sgt, bool fixed)
+static int vpudom_map_sg_locked(struct vpudom *vd,
+				struct vpudom_mapping *m,
+				struct sg_table *sgt, bool fixed)
 {
 	unsigned long done = 0;
 	u64 granule = 0, last;

@@ -13,7 +13,7 @@
 #include "vpudom.h"
 
 /* Pin in chunks: pin_user_pages_fast() takes an int count. */
-#define VPUDOM_PIN_CHUNK	(1UL << 20)
+#define VPUDOM_PIN_CHUNK	BIT(20)
 
 /**
  * vpudom_user_pin() - pin user memory for a mapping

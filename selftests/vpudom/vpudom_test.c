@@ -21,9 +21,15 @@
 
 static const char * const block_names[] = { "block0", "block1", "block2" };
 
-/* One test of the ioctl envelope: size, tail, reserved fields. */
-#define SIZES_OF(_struct, _last) \
-	(__u32)(offsetof(_struct, _last) + sizeof(((_struct *)0)->_last))
+/* Every uAPI struct, with room past its end for the length tests. */
+union ucmd {
+	struct vpudom_info info;
+	struct vpudom_iova_ranges ranges;
+	struct vpudom_map_user map_user;
+	struct vpudom_map_dmabuf map_dmabuf;
+	struct vpudom_unmap unmap;
+	__u8 raw[128];
+};
 
 TEST(unknown_ioctl_and_null_argument)
 {
@@ -45,64 +51,77 @@ TEST(unknown_ioctl_and_null_argument)
 /*
  * An ioctl with @size below its first version (EINVAL), exact, larger with
  * a zero tail (the same result as exact) and with a non-zero tail (E2BIG).
- * @cmd is one that fails with @exact when sent exact, so that nothing
- * changes state.
+ * The command is one that fails with @exact when sent exact, so that
+ * nothing changes state.  Every struct's first version is all of it.
  */
-static void length_test(struct __test_metadata *_metadata, int fd,
-			unsigned long ioctl_nr, void *cmd, __u32 min,
-			__u32 ksize, int exact)
+static void length_test(struct __test_metadata *_metadata,
+			unsigned long ioctl_nr, union ucmd *cmd, __u32 ksize,
+			int exact)
 {
-	__u8 *tail = (__u8 *)cmd + ksize, orig[64];
-	__u32 *size = cmd;
+	int fd = open(vpudom_dev(), O_RDWR);
+	__u32 *size = &cmd->info.size;
+	union ucmd orig = *cmd;
 
-	/* A reply (EMSGSIZE and a count) changes the struct: start over. */
-	ASSERT_GE(sizeof(orig), ksize);
-	memcpy(orig, cmd, ksize);
-	*size = min - 1;
+	ASSERT_LE(0, fd);
+	*size = ksize - 1;
 	EXPECT_EQ(-EINVAL, _ioctl(fd, ioctl_nr, cmd));
 	*size = 4;
 	EXPECT_EQ(-EINVAL, _ioctl(fd, ioctl_nr, cmd));
+	/* A reply (EMSGSIZE and a count) changes the struct: start over. */
+	*cmd = orig;
 	*size = ksize;
 	EXPECT_EQ(exact, _ioctl(fd, ioctl_nr, cmd));
-	memcpy(cmd, orig, ksize);
+	*cmd = orig;
 	*size = ksize + 16;
 	EXPECT_EQ(exact, _ioctl(fd, ioctl_nr, cmd));
-	memcpy(cmd, orig, ksize);
+	*cmd = orig;
 	*size = ksize + 16;
-	tail[15] = 1;
+	cmd->raw[ksize + 15] = 1;
 	EXPECT_EQ(-E2BIG, _ioctl(fd, ioctl_nr, cmd));
-	tail[15] = 0;
-	tail[0] = 1;
+	*cmd = orig;
+	*size = ksize + 16;
+	cmd->raw[ksize] = 1;
 	EXPECT_EQ(-E2BIG, _ioctl(fd, ioctl_nr, cmd));
+	close(fd);
 }
 
-#define TEST_LENGTH(_name, _cmd, _struct, _last, _init, _exact)		\
-TEST(length_##_name)							\
-{									\
-	struct {							\
-		_struct cmd;						\
-		__u8 tail[16];						\
-	} buf;								\
-	int fd = open(vpudom_dev(), O_RDWR);				\
-									\
-	ASSERT_LE(0, fd);						\
-	memset(&buf, 0, sizeof(buf));					\
-	_init;								\
-	length_test(_metadata, fd, _cmd, &buf, SIZES_OF(_struct, _last),\
-		    sizeof(_struct), _exact);				\
-	close(fd);							\
+TEST(length_info)
+{
+	union ucmd cmd = { .info.num_blocks = 0 };
+
+	length_test(_metadata, VPUDOM_INFO, &cmd, sizeof(cmd.info), -EMSGSIZE);
 }
 
-TEST_LENGTH(info, VPUDOM_INFO, struct vpudom_info, blocks_uptr,
-	    buf.cmd.num_blocks = 0, -EMSGSIZE)
-TEST_LENGTH(iova_ranges, VPUDOM_IOVA_RANGES, struct vpudom_iova_ranges,
-	    ranges_uptr, buf.cmd.num_ranges = 0, -EMSGSIZE)
-TEST_LENGTH(map_user, VPUDOM_MAP_USER, struct vpudom_map_user, iova,
-	    buf.cmd.flags = VPUDOM_MAP_READ, -EINVAL)
-TEST_LENGTH(map_dmabuf, VPUDOM_MAP_DMABUF, struct vpudom_map_dmabuf, iova,
-	    buf.cmd.flags = VPUDOM_MAP_READ, -EINVAL)
-TEST_LENGTH(unmap, VPUDOM_UNMAP, struct vpudom_unmap, length,
-	    buf.cmd.length = 0, -EINVAL)
+TEST(length_iova_ranges)
+{
+	union ucmd cmd = { .ranges.num_ranges = 0 };
+
+	length_test(_metadata, VPUDOM_IOVA_RANGES, &cmd, sizeof(cmd.ranges),
+		    -EMSGSIZE);
+}
+
+TEST(length_map_user)
+{
+	union ucmd cmd = { .map_user.flags = VPUDOM_MAP_READ };
+
+	length_test(_metadata, VPUDOM_MAP_USER, &cmd, sizeof(cmd.map_user),
+		    -EINVAL);
+}
+
+TEST(length_map_dmabuf)
+{
+	union ucmd cmd = { .map_dmabuf.flags = VPUDOM_MAP_READ };
+
+	length_test(_metadata, VPUDOM_MAP_DMABUF, &cmd, sizeof(cmd.map_dmabuf),
+		    -EINVAL);
+}
+
+TEST(length_unmap)
+{
+	union ucmd cmd = { .unmap.length = 0 };
+
+	length_test(_metadata, VPUDOM_UNMAP, &cmd, sizeof(cmd.unmap), -EINVAL);
+}
 
 TEST(unknown_flags_and_reserved_fields)
 {
@@ -113,7 +132,8 @@ TEST(unknown_flags_and_reserved_fields)
 		.blocks = 1, .length = PAGE_SZ,
 	};
 	struct vpudom_unmap unmap = { .size = sizeof(unmap) };
-	char page[PAGE_SZ] __attribute__((aligned(PAGE_SZ)));
+	char *page = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	int fd = open(vpudom_dev(), O_RDWR);
 
 	ASSERT_LE(0, fd);
@@ -144,6 +164,7 @@ TEST(unknown_flags_and_reserved_fields)
 	unmap.length = PAGE_SZ;
 	EXPECT_EQ(-EINVAL, _ioctl(fd, VPUDOM_UNMAP, &unmap));
 	close(fd);
+	munmap(page, PAGE_SZ);
 }
 
 TEST(info)
@@ -240,7 +261,7 @@ FIXTURE_TEARDOWN(vpudom)
 		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
 }
 
-#define BLK	(1ULL << variant->block)
+#define BLK	blk(variant->block)
 #define RW	(VPUDOM_MAP_READ | VPUDOM_MAP_WRITE)
 
 TEST_F(vpudom, iova_ranges_exact)
@@ -403,7 +424,7 @@ TEST_F(vpudom, automatic_iova)
 	unsigned int i, r;
 
 	for (r = 0; r < 3; r++) {
-		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 			ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, b, sizes[i], &iova));
 			total += sizes[i];
 			EXPECT_LE(variant->first, iova);
@@ -465,7 +486,7 @@ TEST_F(vpudom, close_with_live_mappings)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, _test_map_user(self->fd, RW, 1ULL << i, self->buf,
+		ASSERT_EQ(0, _test_map_user(self->fd, RW, blk(i), self->buf,
 					    SZ_1M, &iova));
 	ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, self->buf, 2 * SZ_1M, &iova));
 	EXPECT_EQ(self->pins + 5 * 256, pins_held());
@@ -687,7 +708,7 @@ TEST(open_map_close_cycles)
 	for (i = 0; i < 1000; i++) {
 		fd = open(vpudom_dev(), O_RDWR);
 		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, _test_map_user(fd, RW, 1ULL << (i % 3), b,
+		ASSERT_EQ(0, _test_map_user(fd, RW, blk(i % 3), b,
 					    (1 + i % 16) * PAGE_SZ, &iova));
 		if (i & 1)
 			ASSERT_EQ(0, _test_unmap(fd, i % 3, iova,
@@ -769,7 +790,7 @@ TEST(unbind_revokes)
 
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, _test_map_user(fd, RW, 1ULL << i, b, 4 * PAGE_SZ, &iova));
+		ASSERT_EQ(0, _test_map_user(fd, RW, blk(i), b, 4 * PAGE_SZ, &iova));
 	EXPECT_EQ(pins + 12, pins_held());
 	snprintf(path, sizeof(path), "%s/unbind", drv);
 	s = open(path, O_WRONLY);

@@ -16,9 +16,9 @@
 #include <linux/vpudom.h>
 
 #define PAGE_SZ		4096UL
-#define SZ_1M		(1UL << 20)
-#define SZ_2M		(2UL << 20)
-#define MIB(x)		((unsigned long long)(x) << 20)
+#define SZ_1M		0x100000UL
+#define SZ_2M		0x200000UL
+#define MIB(x)		((unsigned long long)(x) * SZ_1M)
 #define MSI_START	0x8000000ULL
 #define MSI_LAST	0x80fffffULL
 #define DEBUGFS		"/sys/kernel/debug/vpudom"
@@ -28,6 +28,12 @@ static inline const char *vpudom_dev(void)
 	const char *dev = getenv("VPUDOM_DEV");
 
 	return dev ? dev : "/dev/vpudom0";
+}
+
+/* The block mask of one block. */
+static inline __u64 blk(unsigned int block)
+{
+	return 1ULL << block;
 }
 
 static inline int _ioctl(int fd, unsigned long cmd, void *arg)
@@ -105,7 +111,7 @@ static inline int _test_ranges(int fd, __u32 block,
 }
 
 /* A counter from /proc/vmstat, or -1. */
-static inline long vmstat(const char *name)
+static inline long vmstat_counter(const char *name)
 {
 	char key[64];
 	long val;
@@ -137,7 +143,8 @@ static inline long pins_held(void)
 			perror("stat_refresh");
 		close(fd);
 	}
-	return vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
+	return vmstat_counter("nr_foll_pin_acquired") -
+	       vmstat_counter("nr_foll_pin_released");
 }
 
 /* VmLck, in KiB, from an open /proc/<pid>/status. */

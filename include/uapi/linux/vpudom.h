@@ -118,6 +118,7 @@ struct vpudom_info {
 	__u32 __reserved;
 	__aligned_u64 blocks_uptr;
 };
+
 #define VPUDOM_INFO _IO(VPUDOM_TYPE, VPUDOM_CMD_INFO)
 
 /**
@@ -152,6 +153,7 @@ struct vpudom_iova_ranges {
 	__u32 num_ranges;
 	__aligned_u64 ranges_uptr;
 };
+
 #define VPUDOM_IOVA_RANGES _IO(VPUDOM_TYPE, VPUDOM_CMD_IOVA_RANGES)
 
 /**
@@ -191,6 +193,7 @@ struct vpudom_map_user {
 	__aligned_u64 length;
 	__aligned_u64 iova;
 };
+
 #define VPUDOM_MAP_USER _IO(VPUDOM_TYPE, VPUDOM_CMD_MAP_USER)
 
 /**
@@ -218,6 +221,7 @@ struct vpudom_map_dmabuf {
 	__aligned_u64 length;
 	__aligned_u64 iova;
 };
+
 #define VPUDOM_MAP_DMABUF _IO(VPUDOM_TYPE, VPUDOM_CMD_MAP_DMABUF)
 
 /**
@@ -252,6 +256,7 @@ struct vpudom_unmap {
 	__aligned_u64 iova;
 	__aligned_u64 length;
 };
+
 #define VPUDOM_UNMAP _IO(VPUDOM_TYPE, VPUDOM_CMD_UNMAP)
 
 #endif /* _UAPI_LINUX_VPUDOM_H */
