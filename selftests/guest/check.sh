@@ -7,12 +7,14 @@
 . /lib/vpudom/core.sh
 . /lib/vpudom/kunit.sh
 . /lib/vpudom/uapi.sh
+. /lib/vpudom/edu.sh
 
 health_start
 core_probe
 core_topology
 kunit_run
 uapi_run
+edu_run
 uapi_rmmod_busy
 core_cycles
 rmmod vpudom 2>/dev/null

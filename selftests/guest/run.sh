@@ -22,6 +22,14 @@ echo
 echo "==== the uAPI: map one buffer into two blocks ===="
 $L/vpudom_demo || exit 1
 echo
+echo "==== real DMA: QEMU edu devices as a test VPU ===="
+insmod $L/vpudom_edu.ko || exit 1
+edu=$(grep -l '^hardware: edu-vpu$' $D/*/info | xargs dirname | xargs basename)
+echo "the three edu devices are the blocks of $edu:"
+grep '^block ' $D/$edu/info
+$L/vpudom_demo --edu /dev/$edu || exit 1
+rmmod vpudom_edu || exit 1
+echo
 rmmod vpudom || exit 1
 if [ -e $D ]; then
 	echo "vpudom: debugfs still present after rmmod"

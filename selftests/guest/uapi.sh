@@ -4,11 +4,13 @@
 # The uAPI selftests (vpudom_test, kselftest harness): each of its results
 # becomes one of ours.  Sourced by check.sh after tap.sh.
 
-uapi_run() {
-	local line name="" n=0 plan
+# kselftest_run <prefix> <program>: each result of a kselftest-harness
+# program becomes one of ours.
+kselftest_run() {
+	local prefix=$1 prog=$2 line name="" n=0 plan log=/tmp/$1.log
 
-	/lib/vpudom/vpudom_test > /tmp/vpudom_test.log 2>&1
-	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' /tmp/vpudom_test.log)
+	$prog > $log 2>&1
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' $log)
 	while read -r line; do
 		case $line in
 		"#  RUN "*)
@@ -20,15 +22,19 @@ uapi_run() {
 		esac
 		n=$((n + 1))
 		case $line in
-		"ok "*"# SKIP"*) skip "uapi: $name" "${line#*# SKIP }" ;;
-		"ok "*) ok "uapi: $name" ;;
-		*) not_ok "uapi: $name" "$(sed -n "/#  RUN *${name} /,/ok [0-9]* /p" /tmp/vpudom_test.log | head -n 40)" ;;
+		"ok "*"# SKIP"*) skip "$prefix: $name" "${line#*# SKIP }" ;;
+		"ok "*) ok "$prefix: $name" ;;
+		*) not_ok "$prefix: $name" "$(sed -n "/#  RUN *${name} /,/ok [0-9]* /p" $log | head -n 40)" ;;
 		esac
-	done < /tmp/vpudom_test.log
+	done < $log
 	if [ -z "$plan" ] || [ "$n" -ne "$plan" ]; then
-		not_ok "uapi: every test reported" "plan ${plan:-none}, saw $n" \
-			"$(tail -n 30 /tmp/vpudom_test.log)"
+		not_ok "$prefix: every test reported" "plan ${plan:-none}, saw $n" \
+			"$(tail -n 30 $log)"
 	fi
+}
+
+uapi_run() {
+	kselftest_run uapi /lib/vpudom/vpudom_test
 }
 
 # The module cannot go while a file of it is open.

@@ -13,14 +13,14 @@ case $kernel in
 stock)
 	kdir=$STOCK_KDIR
 	image=$STOCK_IMAGE
-	extra=()
+	extra=("$VPUDOM_TOP/selftests/edu")
 	limit=300
 	;;
 debug)
 	vpudom_debug_kernel
 	kdir=$DEBUG_KDIR
 	image=$DEBUG_IMAGE
-	extra=("$VPUDOM_TOP/selftests/kunit")
+	extra=("$VPUDOM_TOP/selftests/kunit" "$VPUDOM_TOP/selftests/edu")
 	limit=900
 	;;
 *)
@@ -43,7 +43,8 @@ if ! vpudom_build_tests "$build/progs" 2>"$WORK/build-$kernel.err"; then
 	echo "1..1"
 	exit 1
 fi
-files=("$build/vpudom.ko" "$build/progs/vpudom_test" "$build/progs/vpudom_demo")
+files=("$build/vpudom.ko" "$build/edu/vpudom_edu.ko" "$build/progs/vpudom_test"
+	"$build/progs/vpudom_demo" "$build/progs/edu_test")
 [ -e "$build/kunit/vpudom_kunit.ko" ] && files+=("$build/kunit/vpudom_kunit.ko")
 vpudom_dtb vpudom-virt-test.dts "$WORK/check.dtb"
 vpudom_initramfs "$WORK/check-$kernel.cpio.gz" check "${files[@]}"

@@ -8,7 +8,11 @@ VPUDOM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VPUDOM_TARGET=$VPUDOM_TOP/selftests/target
 # The board: memory size and CPUs are in the dumped DT, so every boot of a
 # given DT must use the same values.
-QEMU_MACHINE=(-M virt,iommu=smmuv3 -cpu cortex-a57 -smp 2 -m 2048)
+# Three edu PCI devices are DMA engines behind the SMMU, each on its own
+# stream; dma_mask, or the device silently masks addresses to 28 bits.
+QEMU_MACHINE=(-M virt,iommu=smmuv3 -cpu cortex-a57 -smp 2 -m 2048
+	-device edu,dma_mask=0xffffffff -device edu,dma_mask=0xffffffff
+	-device edu,dma_mask=0xffffffff)
 CROSS=aarch64-linux-gnu-
 
 # Fetch what is missing and set ABI, STOCK_KDIR, STOCK_IMAGE, KSRC, BUSYBOX...

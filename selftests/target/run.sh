@@ -7,11 +7,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 vpudom_setup
-build=$(vpudom_build stock "$STOCK_KDIR")
+build=$(vpudom_build stock "$STOCK_KDIR" "$VPUDOM_TOP/selftests/edu")
 vpudom_dtb vpudom-virt.dts "$WORK/run.dtb"
 vpudom_build_tests "$build/progs"
 vpudom_initramfs "$WORK/run.cpio.gz" run "$build/vpudom.ko" \
-	"$build/progs/vpudom_demo"
+	"$build/edu/vpudom_edu.ko" "$build/progs/vpudom_demo"
 echo "Booting $ABI on QEMU virt (SMMUv3) with vpudom..."
 vpudom_boot "$STOCK_IMAGE" "$WORK/run.dtb" "$WORK/run.cpio.gz" \
 	"$WORK/run.log" 300 "quiet" | grep -v '^vpudom-guest: kernel' || true

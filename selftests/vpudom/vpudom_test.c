@@ -705,7 +705,7 @@ TEST(open_map_close_cycles)
 	__u64 iova = 0;
 	int i, fd;
 
-	for (i = 0; i < 1000; i++) {
+	for (i = 0; i < 2000; i++) {
 		fd = open(vpudom_dev(), O_RDWR);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, _test_map_user(fd, RW, blk(i % 3), b,

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Real DMA through the SMMU: QEMU edu devices are the blocks of a test VPU
+ * (selftests/edu), mapped through the normal uAPI.  A block's device copies
+ * between two IOVAs; the data shows whether the SMMU translated the way the
+ * mappings say, and the SMMU's event log shows the faults.
+ */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "vpudom_utils.h"
+
+#define EDU_COPY	"/sys/kernel/debug/vpudom_edu/copy"
+/* The most one transfer may move (see selftests/edu/vpudom_edu.c). */
+#define EDU_MAX		4095
+
+/* The device node of the edu VPU, found through debugfs. */
+static const char *edu_dev(void)
+{
+	static char dev[64];
+	char path[128], line[128];
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), DEBUGFS "/vpudom%d/info", i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (!strcmp(line, "hardware: edu-vpu\n")) {
+				fclose(f);
+				snprintf(dev, sizeof(dev), "/dev/vpudom%d", i);
+				return dev;
+			}
+		}
+		fclose(f);
+	}
+	return NULL;
+}
+
+/* Ask block @b's device to copy @len bytes from @src to @dst. */
+static int edu_copy(unsigned int b, __u64 src, __u64 dst, __u64 len)
+{
+	char cmd[96];
+	int fd = open(EDU_COPY, O_WRONLY), n, ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(cmd, sizeof(cmd), "copy %u %llx %llx %llx", b,
+		     (unsigned long long)src, (unsigned long long)dst,
+		     (unsigned long long)len);
+	if (write(fd, cmd, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Ask block @b's device to read @len bytes at @src into its buffer. */
+static int edu_fetch(unsigned int b, __u64 src, __u64 len)
+{
+	char cmd[64];
+	int fd = open(EDU_COPY, O_WRONLY), n, ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(cmd, sizeof(cmd), "fetch %u %llx %llx", b,
+		     (unsigned long long)src, (unsigned long long)len);
+	if (write(fd, cmd, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * SMMU translation faults (event 0x10) in the kernel log, for stream @sid
+ * (any if negative) at input address @iova (any if 0).  The SMMUv3 driver
+ * prints each event as four words: the first holds the stream ID in its
+ * upper half, the third the input address.  It rate-limits them (10 in
+ * 5 s), so callers that need their fault logged wait for a fresh window.
+ */
+static int smmu_faults(long sid, __u64 iova)
+{
+	static char log[1 << 20];
+	unsigned long long w[4];
+	int n, count = 0, i;
+	char *p, *q;
+
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
+	if (n < 0)
+		return -1;
+	log[n] = 0;
+	for (p = log; (p = strstr(p, "event 0x10 received")); p++) {
+		q = p;
+		for (i = 0; i < 4; i++) {
+			q = strstr(q + 1, "\t0x");
+			if (!q || sscanf(q + 1, "%llx", &w[i]) != 1)
+				break;
+		}
+		if (i < 4)
+			continue;
+		if ((sid < 0 || (long)(w[0] >> 32) == sid) && (!iova || w[2] == iova))
+			count++;
+	}
+	return count;
+}
+
+FIXTURE(edu) {
+	int fd;
+	__u8 *a, *b, *c;	/* three 16 KiB buffers */
+	__u32 sid[3];
+};
+
+FIXTURE_VARIANT(edu) {
+	unsigned int block;
+	__u64 first;	/* first usable IOVA */
+	__u64 last;	/* last usable IOVA */
+};
+
+FIXTURE_VARIANT_ADD(edu, block0) {
+	.block = 0, .first = MIB(600), .last = MIB(3500) - 1,
+};
+
+FIXTURE_VARIANT_ADD(edu, block1) {
+	.block = 1, .first = PAGE_SZ, .last = MIB(3500) - 1,
+};
+
+FIXTURE_VARIANT_ADD(edu, block2) {
+	.block = 2, .first = MIB(16), .last = MIB(600) - 1,
+};
+
+static __u8 *buffer(void)
+{
+	return mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+}
+
+FIXTURE_SETUP(edu)
+{
+	struct vpudom_block_info bi[3];
+	struct vpudom_info info = {
+		.size = sizeof(info),
+		.num_blocks = 3,
+		.blocks_uptr = (__u64)(uintptr_t)bi,
+	};
+	const char *dev = edu_dev();
+	int i;
+
+	if (!dev)
+		SKIP(return, "no edu VPU (QEMU edu devices and vpudom_edu.ko)");
+	self->fd = open(dev, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, _ioctl(self->fd, VPUDOM_INFO, &info));
+	for (i = 0; i < 3; i++)
+		self->sid[i] = bi[i].sid;
+	self->a = buffer();
+	self->b = buffer();
+	self->c = buffer();
+	ASSERT_NE(MAP_FAILED, self->a);
+	ASSERT_NE(MAP_FAILED, self->b);
+	ASSERT_NE(MAP_FAILED, self->c);
+	for (i = 0; i < 4 * (int)PAGE_SZ; i++)
+		self->a[i] = (__u8)(i * 7 + 3);
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	if (self->fd > 0)
+		close(self->fd);
+}
+
+#define BLK	blk(variant->block)
+
+/* The data arrives, every size up to the device buffer, at both edges. */
+TEST_F(edu, copy_at_window_edges)
+{
+	static const __u64 sizes[] = { 1, 64, EDU_MAX - 1, EDU_MAX };
+	const __u64 src = variant->first, dst = variant->last + 1 - 4 * PAGE_SZ;
+	unsigned int i;
+
+	ASSERT_EQ(0, _test_map_fixed(self->fd, VPUDOM_MAP_READ, BLK, self->a,
+				     4 * PAGE_SZ, src));
+	ASSERT_EQ(0, _test_map_fixed(self->fd, VPUDOM_MAP_WRITE, BLK, self->b,
+				     4 * PAGE_SZ, dst));
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		memset(self->b, 0, 4 * PAGE_SZ);
+		/* From the first usable page to the last usable page. */
+		ASSERT_EQ(0, edu_copy(variant->block, src, dst + 3 * PAGE_SZ,
+				      sizes[i]));
+		EXPECT_EQ(0, memcmp(self->b + 3 * PAGE_SZ, self->a, sizes[i]));
+		EXPECT_EQ(0, self->b[3 * PAGE_SZ + sizes[i]]);
+	}
+	/* A bad request is refused, not passed on to the device. */
+	EXPECT_EQ(-EINVAL, edu_copy(variant->block, src, dst, EDU_MAX + 1));
+	EXPECT_EQ(-EINVAL, edu_copy(variant->block, src, dst, 0));
+	EXPECT_EQ(-EINVAL, edu_copy(3, src, dst, 64));
+}
+
+/*
+ * After unmap the device's write faults and memory stays as it was; the
+ * IOVA mapped again to another buffer is what the device then reaches (a
+ * stale IOTLB entry would still reach the old one).
+ */
+TEST_F(edu, unmap_faults_remap_reaches_new_page)
+{
+	__u64 src = 0, dst = 0;
+	int before;
+
+	ASSERT_EQ(0, _test_map_user(self->fd, VPUDOM_MAP_READ, BLK, self->a,
+				    PAGE_SZ, &src));
+	ASSERT_EQ(0, _test_map_user(self->fd, VPUDOM_MAP_WRITE, BLK, self->b,
+				    PAGE_SZ, &dst));
+	memset(self->b, 0, PAGE_SZ);
+	ASSERT_EQ(0, edu_copy(variant->block, src, dst, 256));
+	ASSERT_EQ(0, memcmp(self->b, self->a, 256));
+
+	ASSERT_EQ(0, _test_unmap(self->fd, variant->block, dst, PAGE_SZ, NULL));
+	memset(self->b, 0x5a, PAGE_SZ);
+	/* A fresh window of the SMMU driver's rate limit: this one is logged. */
+	sleep(6);
+	before = smmu_faults(self->sid[variant->block], dst);
+	ASSERT_EQ(0, edu_copy(variant->block, src, dst, 256));
+	EXPECT_EQ(0x5a, self->b[0]);
+	EXPECT_EQ(0x5a, self->b[255]);
+	/* The event names this block's stream and the unmapped IOVA. */
+	EXPECT_LT(before, smmu_faults(self->sid[variant->block], dst));
+
+	memset(self->c, 0, PAGE_SZ);
+	ASSERT_EQ(0, _test_map_fixed(self->fd, VPUDOM_MAP_WRITE, BLK, self->c,
+				     PAGE_SZ, dst));
+	ASSERT_EQ(0, edu_copy(variant->block, src, dst, 256));
+	EXPECT_EQ(0, memcmp(self->c, self->a, 256));
+	EXPECT_EQ(0x5a, self->b[0]);
+}
+
+/* The device cannot write through a read-only mapping. */
+TEST_F(edu, write_to_read_only_faults)
+{
+	__u64 src = 0, dst = 0;
+
+	ASSERT_EQ(0, _test_map_user(self->fd, VPUDOM_MAP_READ, BLK, self->a,
+				    PAGE_SZ, &src));
+	memset(self->b, 0x33, PAGE_SZ);
+	ASSERT_EQ(0, _test_map_user(self->fd, VPUDOM_MAP_READ, BLK, self->b,
+				    PAGE_SZ, &dst));
+	ASSERT_EQ(0, edu_copy(variant->block, src, dst, 128));
+	EXPECT_EQ(0x33, self->b[0]);
+	EXPECT_EQ(0x33, self->b[127]);
+	/* The device still works through the good mappings. */
+	memset(self->c, 0, PAGE_SZ);
+	ASSERT_EQ(0, _test_unmap(self->fd, variant->block, dst, PAGE_SZ, NULL));
+	ASSERT_EQ(0, _test_map_fixed(self->fd, VPUDOM_MAP_WRITE, BLK, self->c,
+				     PAGE_SZ, dst));
+	ASSERT_EQ(0, edu_copy(variant->block, src, dst, 128));
+	EXPECT_EQ(0, memcmp(self->c, self->a, 128));
+}
+
+/*
+ * A read at an IOVA outside every mapping faults: the SMMU reports it for
+ * this block's stream and that IOVA.
+ */
+TEST_F(edu, unmapped_iova_faults)
+{
+	const __u64 nowhere = variant->first + 64 * PAGE_SZ;
+	int before;
+
+	sleep(6);
+	before = smmu_faults(self->sid[variant->block], nowhere);
+	ASSERT_EQ(0, edu_fetch(variant->block, nowhere, 64));
+	EXPECT_LT(before, smmu_faults(self->sid[variant->block], nowhere));
+}
+
+/* A block cannot reach an IOVA mapped only in another block's domain. */
+TEST(edu_other_block_faults)
+{
+	const char *dev = edu_dev();
+	__u8 *a = buffer(), *b = buffer();
+	int fd;
+	struct vpudom_block_info bi[3];
+	struct vpudom_info info = {
+		.size = sizeof(info),
+		.num_blocks = 3,
+		.blocks_uptr = (__u64)(uintptr_t)bi,
+	};
+	__u64 src = 0;
+
+	if (!dev)
+		SKIP(return, "no edu VPU");
+	fd = open(dev, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, _ioctl(fd, VPUDOM_INFO, &info));
+	memset(a, 0x11, PAGE_SZ);
+	memset(b, 0x77, PAGE_SZ);
+	/* Block 2 reads a; b is writable at 32 MiB, but only in block 1. */
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(2), a, PAGE_SZ, &src));
+	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_WRITE, blk(1), b, PAGE_SZ, MIB(32)));
+	ASSERT_EQ(0, edu_copy(2, src, MIB(32), 64));
+	EXPECT_EQ(0x77, b[0]);
+	/* Block 1 itself reaches it. */
+	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ, src));
+	ASSERT_EQ(0, edu_copy(1, src, MIB(32), 64));
+	EXPECT_EQ(0x11, b[0]);
+	close(fd);
+}
+
+/* One buffer at one IOVA in two blocks: both devices reach it there. */
+TEST(edu_two_blocks_one_iova)
+{
+	const char *dev = edu_dev();
+	__u8 *a = buffer(), *b1 = buffer(), *b2 = buffer();
+	__u64 src = 0, d1 = 0, d2 = 0;
+	int fd, i;
+
+	if (!dev)
+		SKIP(return, "no edu VPU");
+	fd = open(dev, O_RDWR);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < (int)PAGE_SZ; i++)
+		a[i] = (__u8)(i ^ 0x5c);
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(1) | blk(2), a,
+				    PAGE_SZ, &src));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(1), b1, PAGE_SZ, &d1));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(2), b2, PAGE_SZ, &d2));
+	ASSERT_EQ(0, edu_copy(1, src, d1, EDU_MAX));
+	ASSERT_EQ(0, edu_copy(2, src, d2, EDU_MAX));
+	EXPECT_EQ(0, memcmp(b1, a, EDU_MAX));
+	EXPECT_EQ(0, memcmp(b2, a, EDU_MAX));
+	close(fd);
+}
+
+/* Hundreds of faulting reads leave the system working and correct. */
+TEST(edu_fault_storm)
+{
+	const char *dev = edu_dev();
+	__u8 *a = buffer(), *b = buffer();
+	__u64 src = 0, dst = 0;
+	int fd, i, before = smmu_faults(-1, 0);
+
+	if (!dev)
+		SKIP(return, "no edu VPU");
+	fd = open(dev, O_RDWR);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 200; i++)
+		ASSERT_EQ(0, edu_fetch(i % 3, MIB(700) + (i % 64) * PAGE_SZ, 64));
+	EXPECT_LT(before, smmu_faults(-1, 0));
+	memset(a, 0xc3, PAGE_SZ);
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(0), a, PAGE_SZ, &src));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(0), b, PAGE_SZ, &dst));
+	ASSERT_EQ(0, edu_copy(0, src, dst, EDU_MAX));
+	EXPECT_EQ(0, memcmp(a, b, EDU_MAX));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
