@@ -31,23 +31,32 @@ static int vpudom_respond(struct vpudom_ucmd *ucmd)
 }
 
 /**
- * vpudom_respond_map() - report a new mapping, or undo it
- * @ucmd: the call
- * @blocks: the mapping's blocks
- * @iova: its IOVA
- * @length: its length
+ * vpudom_session_map() - map a session's mapping and tell the caller
+ * @ucmd: the call; its struct has an @iova field, at @iova
+ * @m: the mapping, its memory acquired; released here on failure
+ * @fixed: map at @m->iova
+ * @iova: the struct's @iova field, set to the IOVA used
  *
  * A mapping the caller cannot learn the IOVA of is unmapped again.
  *
- * Return: 0 or -EFAULT.
+ * Return: 0, the error of vpudom_map(), or -EFAULT.
  */
-int vpudom_respond_map(struct vpudom_ucmd *ucmd, u64 blocks, u64 iova,
-		       u64 length)
+long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
+			bool fixed, u64 *iova)
 {
+	unsigned int block = __ffs(m->blocks);
+	u64 length = m->size;
+	int ret;
+
+	ret = vpudom_map(ucmd->s->vd, m, &m->sgt, fixed, iova);
+	if (ret) {
+		vpudom_mapping_release(m);
+		return ret;
+	}
+	/* From here on @m may be gone: another thread may have unmapped it. */
 	if (!vpudom_respond(ucmd))
 		return 0;
-	vpudom_unmap_range(ucmd->s->vd, __ffs64(blocks), iova, length,
-			   ucmd->s);
+	vpudom_unmap_range(ucmd->s->vd, block, *iova, length, ucmd->s);
 	return -EFAULT;
 }
 

@@ -156,10 +156,5 @@ long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd)
 		vpudom_mapping_release(m);
 		return ret;
 	}
-	ret = vpudom_map(s->vd, m, &m->sgt, fixed, &cmd->iova);
-	if (ret) {
-		vpudom_mapping_release(m);
-		return ret;
-	}
-	return vpudom_respond_map(ucmd, cmd->blocks, cmd->iova, cmd->length);
+	return vpudom_session_map(ucmd, m, fixed, &cmd->iova);
 }

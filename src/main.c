@@ -12,6 +12,7 @@ static int __init vpudom_init(void)
 	int ret;
 
 	vpudom_debugfs_root = debugfs_create_dir("vpudom", NULL);
+	vpudom_fault_debugfs_init(vpudom_debugfs_root);
 	ret = vpudom_of_register();
 	if (ret)
 		debugfs_remove_recursive(vpudom_debugfs_root);

@@ -167,9 +167,12 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 	}
 	done = 0;
 	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
-		mapped = vpudom_iommu_map_sg(vd->ctx[i]->domain, m->iova,
-					     sgt->sgl, sgt->orig_nents,
-					     m->prot);
+		if (vpudom_should_fail_map())
+			mapped = -ENOMEM;
+		else
+			mapped = vpudom_iommu_map_sg(vd->ctx[i]->domain,
+						     m->iova, sgt->sgl,
+						     sgt->orig_nents, m->prot);
 		if (mapped != m->size) {
 			ret = mapped < 0 ? mapped : -EIO;
 			if (mapped > 0)

@@ -42,6 +42,10 @@ int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 	ret = account_locked_vm(mm, npages, true);
 	if (ret)
 		goto free_pages;
+	if (vpudom_should_fail_pin()) {
+		ret = -ENOMEM;
+		goto unpin;
+	}
 	while (done < npages) {
 		n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
 					min(npages - done, VPUDOM_PIN_CHUNK),
@@ -91,9 +95,9 @@ void vpudom_user_release(struct vpudom_mapping *m)
 long vpudom_ioctl_map_user(struct vpudom_ucmd *ucmd)
 {
 	struct vpudom_map_user *cmd = ucmd->cmd;
+	bool fixed = cmd->flags & VPUDOM_MAP_FIXED_IOVA;
 	struct vpudom_session *s = ucmd->s;
 	struct vpudom_mapping *m;
-	bool fixed = cmd->flags & VPUDOM_MAP_FIXED_IOVA;
 	int ret;
 
 	ret = vpudom_check_map_args(s->vd, cmd->flags, cmd->blocks, cmd->iova,
@@ -115,10 +119,5 @@ long vpudom_ioctl_map_user(struct vpudom_ucmd *ucmd)
 		vpudom_mapping_release(m);
 		return ret;
 	}
-	ret = vpudom_map(s->vd, m, &m->sgt, fixed, &cmd->iova);
-	if (ret) {
-		vpudom_mapping_release(m);
-		return ret;
-	}
-	return vpudom_respond_map(ucmd, cmd->blocks, cmd->iova, cmd->length);
+	return vpudom_session_map(ucmd, m, fixed, &cmd->iova);
 }

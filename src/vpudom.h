@@ -304,8 +304,8 @@ int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
 struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 						  u32 flags, u64 blocks,
 						  u64 iova, u64 length);
-int vpudom_respond_map(struct vpudom_ucmd *ucmd, u64 blocks, u64 iova,
-		       u64 length);
+long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
+			bool fixed, u64 *iova);
 
 /* user.c */
 int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
@@ -316,6 +316,27 @@ long vpudom_ioctl_map_user(struct vpudom_ucmd *ucmd);
 /* dmabuf.c */
 void vpudom_dmabuf_release(struct vpudom_mapping *m);
 long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd);
+
+/* fault.c: fault points for fault-injection tests */
+#ifdef CONFIG_FAULT_INJECTION
+bool vpudom_should_fail_pin(void);
+bool vpudom_should_fail_map(void);
+void vpudom_fault_debugfs_init(struct dentry *root);
+#else
+static inline bool vpudom_should_fail_pin(void)
+{
+	return false;
+}
+
+static inline bool vpudom_should_fail_map(void)
+{
+	return false;
+}
+
+static inline void vpudom_fault_debugfs_init(struct dentry *root)
+{
+}
+#endif
 
 /* debugfs.c */
 void vpudom_debugfs_add(struct vpudom *vd);

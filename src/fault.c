@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault points for fault-injection tests, built only with
+ * CONFIG_FAULT_INJECTION: one before pinning user memory, one before each
+ * iommu_map.  They take part in fail-nth (/proc/<pid>/task/<tid>/fail-nth)
+ * like failslab does, and can be driven by probability through
+ * debugfs vpudom/fail_pin and vpudom/fail_map.
+ */
+#include <linux/fault-inject.h>
+
+#include "vpudom.h"
+
+static DECLARE_FAULT_ATTR(vpudom_fail_pin);
+static DECLARE_FAULT_ATTR(vpudom_fail_map);
+
+bool vpudom_should_fail_pin(void)
+{
+	return should_fail(&vpudom_fail_pin, 1);
+}
+
+bool vpudom_should_fail_map(void)
+{
+	return should_fail(&vpudom_fail_map, 1);
+}
+
+void vpudom_fault_debugfs_init(struct dentry *root)
+{
+	fault_create_debugfs_attr("fail_pin", root, &vpudom_fail_pin);
+	fault_create_debugfs_attr("fail_map", root, &vpudom_fail_map);
+}
