@@ -9,6 +9,8 @@
 #   make modules_install [INSTALL_MOD_PATH=<root>]
 #   make run                  boot the emulated target with vpudom loaded
 #   make check                every test: static checks, then the guests
+#   make stress               concurrency stress on the debug kernel
+#                             (VPUDOM_STRESS_SECONDS, default 600)
 #   make clean
 
 VPUDOM_CACHE ?= $(HOME)/.cache/vpudom
@@ -39,4 +41,7 @@ run:
 check:
 	bash selftests/check.sh
 
-.PHONY: all modules modules_install clean setup run check
+stress:
+	bash selftests/target/stress.sh
+
+.PHONY: all modules modules_install clean setup run check stress

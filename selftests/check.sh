@@ -14,11 +14,10 @@ passed=0
 failed=0
 skipped=0
 
-# Pass a stage's TAP through and count its results.
+# Count the results of a stage's TAP.
 count() {
 	local line
 	while IFS= read -r line; do
-		printf '%s\n' "$line"
 		case $line in
 		"ok "*"# SKIP"*) skipped=$((skipped + 1)) ;;
 		"ok "*) passed=$((passed + 1)) ;;
@@ -34,14 +33,27 @@ if ! bash "$top/selftests/target/setup.sh" >/dev/null; then
 	stages=""
 fi
 
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 for stage in $stages; do
 	echo "# stage: $stage"
 	start=$SECONDS
 	case $stage in
-	static) count < <(bash "$top/selftests/static/run.sh") ;;
-	stock|debug) count < <(bash "$top/selftests/target/guest-check.sh" "$stage") ;;
-	*) echo "not ok - unknown stage $stage"; failed=$((failed + 1)) ;;
+	static) bash "$top/selftests/static/run.sh" | tee "$out" ;;
+	stock|debug) bash "$top/selftests/target/guest-check.sh" "$stage" | tee "$out" ;;
+	*) echo "not ok - unknown stage $stage" | tee "$out" ;;
 	esac
+	rc=${PIPESTATUS[0]}
+	before=$failed
+	count < "$out"
+	# A stage that died, or said nothing, has failed even if no test did.
+	if ! grep -q '^1\.\.[0-9]' "$out"; then
+		echo "not ok - stage $stage printed no plan"
+		failed=$((failed + 1))
+	elif [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+		echo "not ok - stage $stage exited with $rc"
+		failed=$((failed + 1))
+	fi
 	echo "# stage $stage took $((SECONDS - start)) s"
 done
 

@@ -460,6 +460,12 @@ void vpudom_unregister(struct vpudom *vd)
 		vpudom_cdev_unregister(vd);
 		vpudom_debugfs_remove(vd);
 	}
+	/*
+	 * The number only names the device node and the debugfs directory,
+	 * both gone now: a rebound VPU gets it back even while files of
+	 * this instance are still open.
+	 */
+	ida_free(&vpudom_ida, vd->id);
 
 	down_write(&vd->rwsem);
 	vd->dead = true;
@@ -478,7 +484,6 @@ static void vpudom_release(struct kref *kref)
 {
 	struct vpudom *vd = container_of(kref, struct vpudom, kref);
 
-	ida_free(&vpudom_ida, vd->id);
 	put_device(vd->dev);
 	kfree(vd);
 }

@@ -8,6 +8,8 @@
 . /lib/vpudom/kunit.sh
 . /lib/vpudom/uapi.sh
 . /lib/vpudom/edu.sh
+. /lib/vpudom/failnth.sh
+. /lib/vpudom/stress.sh
 
 health_start
 core_probe
@@ -15,6 +17,9 @@ core_topology
 kunit_run
 uapi_run
 edu_run
+failnth_run
+stress_run 10
+stress_run 10 unbind
 uapi_rmmod_busy
 core_cycles
 rmmod vpudom 2>/dev/null

@@ -88,7 +88,7 @@ core_topology() {
 	check "stream shared by two contexts refused" \
 		grep -q 'vpu-shared-stream:context@2: block2: not translated by an IOMMU' /tmp/dmesg
 	check "only the reference VPU is registered" \
-		sh -c "[ \$(ls -d $D/*/ | wc -l) -eq 1 ]"
+		sh -c "[ \$(ls -d $D/vpudom*/ | wc -l) -eq 1 ]"
 }
 
 core_cycles() {

@@ -8,17 +8,17 @@
 edu_run() {
 	local before
 
-	before=$(ls -d /sys/kernel/debug/vpudom/*/ | wc -l)
+	before=$(ls -d /sys/kernel/debug/vpudom/vpudom*/ | wc -l)
 	if ! insmod /lib/vpudom/vpudom_edu.ko; then
 		not_ok "edu: the edu devices assemble into a VPU" "$(dmesg | tail -n 20)"
 		return
 	fi
 	if grep -q '^hardware: edu-vpu$' /sys/kernel/debug/vpudom/*/info &&
-	   [ "$(ls -d /sys/kernel/debug/vpudom/*/ | wc -l)" -eq $((before + 1)) ]; then
+	   [ "$(ls -d /sys/kernel/debug/vpudom/vpudom*/ | wc -l)" -eq $((before + 1)) ]; then
 		ok "edu: three edu devices assemble into a VPU, each on its own stream"
 	else
 		not_ok "edu: three edu devices assemble into a VPU, each on its own stream" \
-			"$(cat /sys/kernel/debug/vpudom/*/info)" "$(dmesg | tail -n 20)"
+			"$(cat /sys/kernel/debug/vpudom/vpudom*/info)" "$(dmesg | tail -n 20)"
 	fi
 	kselftest_run edu /lib/vpudom/edu_test
 	check "edu: rmmod vpudom_edu" rmmod vpudom_edu

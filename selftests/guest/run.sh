@@ -6,7 +6,7 @@ D=/sys/kernel/debug/vpudom
 L=/lib/vpudom
 
 insmod $L/vpudom.ko || exit 1
-for inst in "$D"/*/; do
+for inst in "$D"/vpudom*/; do
 	echo
 	echo "==== $(basename "$inst") ===="
 	cat "$inst/info"

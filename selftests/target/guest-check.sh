@@ -44,7 +44,8 @@ if ! vpudom_build_tests "$build/progs" 2>"$WORK/build-$kernel.err"; then
 	exit 1
 fi
 files=("$build/vpudom.ko" "$build/edu/vpudom_edu.ko" "$build/progs/vpudom_test"
-	"$build/progs/vpudom_demo" "$build/progs/edu_test")
+	"$build/progs/vpudom_demo" "$build/progs/edu_test"
+	"$build/progs/vpudom_fail_nth" "$build/progs/vpudom_stress")
 [ -e "$build/kunit/vpudom_kunit.ko" ] && files+=("$build/kunit/vpudom_kunit.ko")
 vpudom_dtb vpudom-virt-test.dts "$WORK/check.dtb"
 vpudom_initramfs "$WORK/check-$kernel.cpio.gz" check "${files[@]}"

@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# `make stress`: the concurrency stress on the debug kernel for
+# VPUDOM_STRESS_SECONDS (default 600), unbinding and rebinding the VPU all
+# along, then the leak checks and the kernel log scan.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+seconds=${VPUDOM_STRESS_SECONDS:-600}
+vpudom_setup
+vpudom_debug_kernel
+build=$(vpudom_build stress "$DEBUG_KDIR")
+vpudom_build_tests "$build/progs"
+vpudom_dtb vpudom-virt.dts "$WORK/stress.dtb"
+vpudom_initramfs "$WORK/stress.cpio.gz" stress "$build/vpudom.ko" \
+	"$build/progs/vpudom_stress"
+echo "Stressing vpudom on the debug kernel for $seconds s..."
+vpudom_boot "$DEBUG_IMAGE" "$WORK/stress.dtb" "$WORK/stress.cpio.gz" \
+	"$WORK/stress.log" $((seconds + 600)) \
+	"loglevel=4 vpudom_stress_seconds=$seconds" >/dev/null || true
+sed -n 's/\r$//; s/^vpudom-tap: //p' "$WORK/stress.log"
+passed=$(grep -c '^vpudom-tap: ok ' "$WORK/stress.log" || true)
+failed=$(grep -c '^vpudom-tap: not ok ' "$WORK/stress.log" || true)
+grep -q '^vpudom-guest: exit 0' "$WORK/stress.log" || failed=$((failed + 1))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

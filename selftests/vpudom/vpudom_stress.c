@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Concurrency stress of the vpudom uAPI, bounded in time:
+ *
+ *   vpudom_stress <seconds> [unbind]
+ *
+ * Threads map and unmap on every block through several sessions, race
+ * fixed maps of one IOVA (exactly one may win), unmap everything under
+ * each other, read debugfs, close files under ioctls, fork with an open
+ * session, and unmap memory whose user mapping is already gone.  With
+ * "unbind", one more thread unbinds and rebinds the VPU all along: every
+ * ioctl then either works or fails with ENODEV, and sessions reopen.
+ * Every errno is checked against what its race allows; at the end nothing
+ * may stay pinned, charged or mapped.  Prints TAP.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "vpudom_utils.h"
+
+#define NR_MAPPERS	4
+#define BUF_PAGES	64
+
+static atomic_int stop;
+static atomic_long ops, unexpected, race_rounds, race_violations;
+static __u8 *buf;
+static int unbinding;
+static char last_error[256];
+/* The session mapper 1 and the unmap-all thread share. */
+static int shared_fd = -1;
+
+static void bad(const char *what, int err)
+{
+	atomic_fetch_add(&unexpected, 1);
+	snprintf(last_error, sizeof(last_error), "%s: %s", what, strerror(-err));
+}
+
+/* A session that survives unbinds: reopened after ENODEV. */
+static int reopen(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	while (!atomic_load(&stop)) {
+		fd = open(vpudom_dev(), O_RDWR);
+		if (fd >= 0)
+			return fd;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static unsigned int rnd(unsigned int *seed, unsigned int n)
+{
+	return rand_r(seed) % n;
+}
+
+static void *mapper(void *arg)
+{
+	unsigned int seed = (uintptr_t)arg, pages;
+	bool shared = seed == 1 && !unbinding;
+	int fd = shared ? shared_fd : reopen(-1), ret;
+	__u64 blocks, iova;
+
+	while (!atomic_load(&stop) && fd >= 0) {
+		/* One or two blocks; 0|2 have no common window. */
+		blocks = blk(rnd(&seed, 3));
+		if (!rnd(&seed, 4))
+			blocks = blk(1) | blk(2);
+		pages = 1 + rnd(&seed, 16);
+		ret = _test_map_user(fd, VPUDOM_MAP_READ | VPUDOM_MAP_WRITE,
+				     blocks, buf + rnd(&seed, BUF_PAGES - 16) * PAGE_SZ,
+				     pages * PAGE_SZ, &iova);
+		atomic_fetch_add(&ops, 1);
+		if (ret == -ENODEV && unbinding) {
+			fd = reopen(fd);
+			continue;
+		}
+		if (ret) {
+			bad("map", ret);
+			continue;
+		}
+		ret = _test_unmap(fd, __builtin_ctzll(blocks), iova,
+				  pages * PAGE_SZ, NULL);
+		/* An unmap-all of this session may have come first. */
+		if (ret && ret != -ENOENT && !(ret == -ENODEV && unbinding))
+			bad("unmap", ret);
+	}
+	if (fd >= 0 && !shared)
+		close(fd);
+	return NULL;
+}
+
+/*
+ * Map and unmap everything, on the session mapper 1 uses too (its own
+ * session once unbinds begin), so that unmap-all races that mapper's maps.
+ */
+static void *unmapper(void *arg)
+{
+	int fd = unbinding ? reopen(-1) : shared_fd, ret;
+	__u64 n;
+
+	while (!atomic_load(&stop) && fd >= 0) {
+		ret = _test_map_user(fd, VPUDOM_MAP_READ, blk(0), buf, PAGE_SZ, NULL);
+		if (ret && !(ret == -ENODEV && unbinding))
+			bad("map for unmap-all", ret);
+		ret = _test_unmap_all(fd, &n);
+		atomic_fetch_add(&ops, 2);
+		if (ret == -ENODEV && unbinding)
+			fd = reopen(fd);
+		else if (ret)
+			bad("unmap-all", ret);
+	}
+	if (fd >= 0 && unbinding)
+		close(fd);
+	return NULL;
+}
+
+/* Two threads map the same fixed IOVA at once: exactly one may win. */
+static pthread_barrier_t race_start, race_done;
+static int race_ret[2];
+
+static void *racer(void *arg)
+{
+	int me = (int)(uintptr_t)arg, fd = reopen(-1);
+
+	/* Every round starts at the barrier, so all three leave together. */
+	for (;;) {
+		pthread_barrier_wait(&race_start);
+		if (atomic_load(&stop))
+			break;
+		race_ret[me] = fd < 0 ? -ENODEV :
+			_test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), buf,
+					4 * PAGE_SZ, MIB(200));
+		pthread_barrier_wait(&race_done);
+		/* Both unmap: only the winner's unmap finds its mapping. */
+		if (fd >= 0)
+			_test_unmap(fd, 1, MIB(200), 4 * PAGE_SZ, NULL);
+		pthread_barrier_wait(&race_done);
+		if (race_ret[me] == -ENODEV && unbinding)
+			fd = reopen(fd);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void *race_judge(void *arg)
+{
+	int a, b;
+
+	for (;;) {
+		pthread_barrier_wait(&race_start);
+		if (atomic_load(&stop))
+			break;
+		pthread_barrier_wait(&race_done);
+		a = race_ret[0];
+		b = race_ret[1];
+		atomic_fetch_add(&race_rounds, 1);
+		if (!((!a && b == -EEXIST) || (a == -EEXIST && !b) ||
+		      (unbinding && (a == -ENODEV || b == -ENODEV))))
+			atomic_fetch_add(&race_violations, 1);
+		pthread_barrier_wait(&race_done);
+	}
+	return NULL;
+}
+
+static void *debugfs_reader(void *arg)
+{
+	static const char * const files[] = { "mappings", "stats", "ranges" };
+	char path[128], chunk[4096];
+	unsigned int i = 0;
+	int fd;
+
+	while (!atomic_load(&stop)) {
+		snprintf(path, sizeof(path), DEBUGFS "/vpudom0/block%u/%s",
+			 i % 3, files[i % 3]);
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			while (read(fd, chunk, sizeof(chunk)) > 0)
+				;
+			close(fd);
+		}
+		i++;
+	}
+	return NULL;
+}
+
+/* Close a file while another thread uses it; fork with a session open. */
+static void *closer(void *arg)
+{
+	__u8 *mem;
+	__u64 iova;
+	pid_t pid;
+	int fd, st;
+
+	while (!atomic_load(&stop)) {
+		fd = open(vpudom_dev(), O_RDWR);
+		if (fd < 0) {
+			usleep(10000);
+			continue;
+		}
+		_test_map_user(fd, VPUDOM_MAP_READ, blk(2), buf, 8 * PAGE_SZ, &iova);
+		pid = fork();
+		if (!pid) {
+			/* The child shares the session; its own mm is charged. */
+			_test_map_user(fd, VPUDOM_MAP_READ, blk(0), buf, PAGE_SZ, &iova);
+			_exit(0);
+		}
+		/* User memory unmapped while the device mapping lives. */
+		mem = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (mem != MAP_FAILED &&
+		    !_test_map_user(fd, VPUDOM_MAP_WRITE, blk(1), mem, 4 * PAGE_SZ, &iova)) {
+			munmap(mem, 4 * PAGE_SZ);
+			_test_unmap(fd, 1, iova, 4 * PAGE_SZ, NULL);
+		} else if (mem != MAP_FAILED) {
+			munmap(mem, 4 * PAGE_SZ);
+		}
+		if (pid > 0)
+			waitpid(pid, &st, 0);
+		close(fd);
+		atomic_fetch_add(&ops, 4);
+	}
+	return NULL;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, s, strlen(s)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static atomic_long rebinds;
+
+static void *unbinder(void *arg)
+{
+	const char *drv = "/sys/bus/platform/drivers/vpudom-vpu";
+	char path[128];
+	int ret;
+
+	while (!atomic_load(&stop)) {
+		usleep(300000);
+		snprintf(path, sizeof(path), "%s/unbind", drv);
+		ret = write_str(path, "vpu");
+		if (ret)
+			bad("unbind", ret);
+		usleep(50000);
+		snprintf(path, sizeof(path), "%s/bind", drv);
+		ret = write_str(path, "vpu");
+		if (ret)
+			bad("bind", ret);
+		atomic_fetch_add(&rebinds, 1);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int seconds = argc > 1 ? atoi(argv[1]) : 10, i, n = 0, fails = 0;
+	pthread_t t[NR_MAPPERS + 8];
+	long pins, locked;
+
+	unbinding = argc > 2 && !strcmp(argv[2], "unbind");
+	signal(SIGPIPE, SIG_IGN);
+	buf = mmap(NULL, BUF_PAGES * PAGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED)
+		return 1;
+	pins = pins_held();
+	locked = vm_locked_kb();
+	shared_fd = open(vpudom_dev(), O_RDWR);
+	if (shared_fd < 0) {
+		perror(vpudom_dev());
+		return 1;
+	}
+	pthread_barrier_init(&race_start, NULL, 3);
+	pthread_barrier_init(&race_done, NULL, 3);
+
+	for (i = 0; i < NR_MAPPERS; i++)
+		pthread_create(&t[n++], NULL, mapper, (void *)(uintptr_t)(i + 1));
+	pthread_create(&t[n++], NULL, unmapper, NULL);
+	pthread_create(&t[n++], NULL, racer, (void *)0);
+	pthread_create(&t[n++], NULL, racer, (void *)1);
+	pthread_create(&t[n++], NULL, race_judge, NULL);
+	pthread_create(&t[n++], NULL, debugfs_reader, NULL);
+	pthread_create(&t[n++], NULL, closer, NULL);
+	if (unbinding)
+		pthread_create(&t[n++], NULL, unbinder, NULL);
+
+	sleep(seconds);
+	atomic_store(&stop, 1);
+	/* Let the racers and their judge leave the barrier loop. */
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	close(shared_fd);
+
+	printf("TAP version 13\n1..4\n");
+	printf("# %ld operations, %ld fixed-IOVA races, %ld rebinds in %d s\n",
+	       atomic_load(&ops), atomic_load(&race_rounds),
+	       atomic_load(&rebinds), seconds);
+	if (atomic_load(&unexpected)) {
+		printf("not ok 1 - every error is one its race allows\n# %ld, last: %s\n",
+		       atomic_load(&unexpected), last_error);
+		fails++;
+	} else {
+		printf("ok 1 - every error is one its race allows\n");
+	}
+	if (atomic_load(&race_violations) || !atomic_load(&race_rounds)) {
+		printf("not ok 2 - racing fixed maps of one IOVA: exactly one wins\n");
+		printf("# %ld of %ld rounds had not one winner\n",
+		       atomic_load(&race_violations), atomic_load(&race_rounds));
+		fails++;
+	} else {
+		printf("ok 2 - racing fixed maps of one IOVA: exactly one wins\n");
+	}
+	if (pins_held() != pins || vm_locked_kb() != locked) {
+		printf("not ok 3 - nothing pinned or charged afterwards\n");
+		printf("# pins %ld -> %ld, VmLck %ld -> %ld\n", pins,
+		       pins_held(), locked, vm_locked_kb());
+		fails++;
+	} else {
+		printf("ok 3 - nothing pinned or charged afterwards\n");
+	}
+	for (i = 0; i < 3; i++)
+		if (debugfs_mappings(i == 0 ? "block0" : i == 1 ? "block1" : "block2"))
+			break;
+	if (i < 3) {
+		printf("not ok 4 - nothing mapped afterwards\n");
+		fails++;
+	} else {
+		printf("ok 4 - nothing mapped afterwards\n");
+	}
+	return fails ? 1 : 0;
+}
