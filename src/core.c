@@ -314,6 +314,8 @@ static void vpudom_ctx_destroy(struct vpudom_ctx *ctx)
  *	vpudom_unregister()
  * @hw: the hardware description; must outlive the instance
  *
+ * Every instance created, assembled or not, ends with vpudom_unregister().
+ *
  * Context: process context; may sleep.
  * Return: the instance, or ERR_PTR(-EINVAL) for a bad description or
  * ERR_PTR(-ENOMEM).
@@ -444,7 +446,8 @@ EXPORT_SYMBOL_GPL(vpudom_register);
  *
  * Every mapping is unmapped and released, every domain detached and freed.
  * Consumers still holding the instance get -ENODEV from then on; the
- * memory goes with the last vpudom_put().
+ * memory goes with the last vpudom_put().  The instance number is free
+ * again at once, so a VPU bound again gets the same /dev/vpudom<N>.
  *
  * Context: process context; may sleep.
  */
