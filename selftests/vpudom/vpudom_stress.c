@@ -34,6 +34,14 @@ static atomic_long ops, unexpected, race_rounds, race_violations;
 static __u8 *buf;
 static int unbinding;
 static char last_error[256];
+/* What each thread is doing, reported if it does not stop in time. */
+static const char *volatile doing[32];
+static __thread int me_idx;
+
+static void at(const char *what)
+{
+	doing[me_idx] = what;
+}
 /* The session mapper 1 and the unmap-all thread share. */
 static int shared_fd = -1;
 
@@ -75,11 +83,13 @@ static void *mapper(void *arg)
 		if (!rnd(&seed, 4))
 			blocks = blk(1) | blk(2);
 		pages = 1 + rnd(&seed, 16);
+		at("mapper: map");
 		ret = _test_map_user(fd, VPUDOM_MAP_READ | VPUDOM_MAP_WRITE,
 				     blocks, buf + rnd(&seed, BUF_PAGES - 16) * PAGE_SZ,
 				     pages * PAGE_SZ, &iova);
 		atomic_fetch_add(&ops, 1);
 		if (ret == -ENODEV && unbinding) {
+			at("mapper: reopen");
 			fd = reopen(fd);
 			continue;
 		}
@@ -87,6 +97,7 @@ static void *mapper(void *arg)
 			bad("map", ret);
 			continue;
 		}
+		at("mapper: unmap");
 		ret = _test_unmap(fd, __builtin_ctzll(blocks), iova,
 				  pages * PAGE_SZ, NULL);
 		/* An unmap-all of this session may have come first. */
@@ -108,9 +119,11 @@ static void *unmapper(void *arg)
 	__u64 n;
 
 	while (!atomic_load(&stop) && fd >= 0) {
+		at("unmapper: map");
 		ret = _test_map_user(fd, VPUDOM_MAP_READ, blk(0), buf, PAGE_SZ, NULL);
 		if (ret && !(ret == -ENODEV && unbinding))
 			bad("map for unmap-all", ret);
+		at("unmapper: unmap-all");
 		ret = _test_unmap_all(fd, &n);
 		atomic_fetch_add(&ops, 2);
 		if (ret == -ENODEV && unbinding)
@@ -133,17 +146,22 @@ static void *racer(void *arg)
 
 	/* Every round starts at the barrier, so all three leave together. */
 	for (;;) {
+		at("racer: start barrier");
 		pthread_barrier_wait(&race_start);
 		if (atomic_load(&stop))
 			break;
+		at("racer: map");
 		race_ret[me] = fd < 0 ? -ENODEV :
 			_test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), buf,
 					4 * PAGE_SZ, MIB(200));
 		pthread_barrier_wait(&race_done);
 		/* Both unmap: only the winner's unmap finds its mapping. */
+		at("racer: unmap");
 		if (fd >= 0)
 			_test_unmap(fd, 1, MIB(200), 4 * PAGE_SZ, NULL);
+		at("racer: done barrier");
 		pthread_barrier_wait(&race_done);
+		at("racer: reopen");
 		if (race_ret[me] == -ENODEV && unbinding)
 			fd = reopen(fd);
 	}
@@ -157,9 +175,11 @@ static void *race_judge(void *arg)
 	int a, b;
 
 	for (;;) {
+		at("judge: start barrier");
 		pthread_barrier_wait(&race_start);
 		if (atomic_load(&stop))
 			break;
+		at("judge: done barrier");
 		pthread_barrier_wait(&race_done);
 		a = race_ret[0];
 		b = race_ret[1];
@@ -182,6 +202,7 @@ static void *debugfs_reader(void *arg)
 	while (!atomic_load(&stop)) {
 		snprintf(path, sizeof(path), DEBUGFS "/vpudom0/block%u/%s",
 			 i % 3, files[i % 3]);
+		at("debugfs: read");
 		fd = open(path, O_RDONLY);
 		if (fd >= 0) {
 			while (read(fd, chunk, sizeof(chunk)) > 0)
@@ -202,12 +223,15 @@ static void *closer(void *arg)
 	int fd, st;
 
 	while (!atomic_load(&stop)) {
+		at("closer: open");
 		fd = open(vpudom_dev(), O_RDWR);
 		if (fd < 0) {
 			usleep(10000);
 			continue;
 		}
+		at("closer: map");
 		_test_map_user(fd, VPUDOM_MAP_READ, blk(2), buf, 8 * PAGE_SZ, &iova);
+		at("closer: fork");
 		pid = fork();
 		if (!pid) {
 			/* The child shares the session; its own mm is charged. */
@@ -224,11 +248,78 @@ static void *closer(void *arg)
 		} else if (mem != MAP_FAILED) {
 			munmap(mem, 4 * PAGE_SZ);
 		}
+		at("closer: waitpid");
 		if (pid > 0)
 			waitpid(pid, &st, 0);
+		at("closer: close");
 		close(fd);
 		atomic_fetch_add(&ops, 4);
 	}
+	return NULL;
+}
+
+/*
+ * One thread opens and closes a file over and over while another makes
+ * ioctls on whatever that file number is: an ioctl holds its file, so a
+ * close under it must be harmless.  The number may already be closed
+ * (EBADF) or be another file by then (ENOTTY, or a vpudom session of
+ * another thread, whose map and unmap work).
+ */
+static atomic_int churn_fd = -1;
+
+static void *churn_opener(void *arg)
+{
+	int fd;
+
+	while (!atomic_load(&stop)) {
+		fd = open(vpudom_dev(), O_RDWR);
+		if (fd < 0) {
+			usleep(10000);
+			continue;
+		}
+		atomic_store(&churn_fd, fd);
+		usleep(200);
+		atomic_store(&churn_fd, -1);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void *churn_user(void *arg)
+{
+	__u64 iova = 0;
+	int fd, ret;
+
+	while (!atomic_load(&stop)) {
+		fd = atomic_load(&churn_fd);
+		if (fd < 0)
+			continue;
+		at("churn: ioctls");
+		ret = _test_map_user(fd, VPUDOM_MAP_READ, blk(0), buf, PAGE_SZ, &iova);
+		if (!ret)
+			ret = _test_unmap(fd, 0, iova, PAGE_SZ, NULL);
+		atomic_fetch_add(&ops, 1);
+		if (ret && ret != -EBADF && ret != -ENOTTY && ret != -ENOENT &&
+		    !(ret == -ENODEV && unbinding))
+			bad("ioctl racing close", ret);
+	}
+	return NULL;
+}
+
+struct start {
+	void *(*fn)(void *arg);
+	void *arg;
+	int idx;
+};
+
+static void *thread_main(void *p)
+{
+	struct start *st = p;
+
+	me_idx = st->idx;
+	at("running");
+	st->fn(st->arg);
+	at("done");
 	return NULL;
 }
 
@@ -253,11 +344,13 @@ static void *unbinder(void *arg)
 
 	while (!atomic_load(&stop)) {
 		usleep(300000);
+		at("unbinder: unbind");
 		snprintf(path, sizeof(path), "%s/unbind", drv);
 		ret = write_str(path, "vpu");
 		if (ret)
 			bad("unbind", ret);
 		usleep(50000);
+		at("unbinder: bind");
 		snprintf(path, sizeof(path), "%s/bind", drv);
 		ret = write_str(path, "vpu");
 		if (ret)
@@ -267,10 +360,21 @@ static void *unbinder(void *arg)
 	return NULL;
 }
 
+static void spawn(pthread_t *t, struct start *st, int idx,
+		  void *(*fn)(void *), void *arg)
+{
+	st->fn = fn;
+	st->arg = arg;
+	st->idx = idx;
+	pthread_create(t, NULL, thread_main, st);
+}
+
 int main(int argc, char **argv)
 {
 	int seconds = argc > 1 ? atoi(argv[1]) : 10, i, n = 0, fails = 0;
-	pthread_t t[NR_MAPPERS + 8];
+	pthread_t t[NR_MAPPERS + 10];
+	struct start st[NR_MAPPERS + 10];
+	struct timespec deadline;
 	long pins, locked;
 
 	unbinding = argc > 2 && !strcmp(argv[2], "unbind");
@@ -290,21 +394,33 @@ int main(int argc, char **argv)
 	pthread_barrier_init(&race_done, NULL, 3);
 
 	for (i = 0; i < NR_MAPPERS; i++)
-		pthread_create(&t[n++], NULL, mapper, (void *)(uintptr_t)(i + 1));
-	pthread_create(&t[n++], NULL, unmapper, NULL);
-	pthread_create(&t[n++], NULL, racer, (void *)0);
-	pthread_create(&t[n++], NULL, racer, (void *)1);
-	pthread_create(&t[n++], NULL, race_judge, NULL);
-	pthread_create(&t[n++], NULL, debugfs_reader, NULL);
-	pthread_create(&t[n++], NULL, closer, NULL);
+		spawn(&t[n], &st[n], n, mapper, (void *)(uintptr_t)(i + 1)), n++;
+	spawn(&t[n], &st[n], n, unmapper, NULL), n++;
+	spawn(&t[n], &st[n], n, racer, (void *)0), n++;
+	spawn(&t[n], &st[n], n, racer, (void *)1), n++;
+	spawn(&t[n], &st[n], n, race_judge, NULL), n++;
+	spawn(&t[n], &st[n], n, debugfs_reader, NULL), n++;
+	spawn(&t[n], &st[n], n, closer, NULL), n++;
+	spawn(&t[n], &st[n], n, churn_opener, NULL), n++;
+	spawn(&t[n], &st[n], n, churn_user, NULL), n++;
 	if (unbinding)
-		pthread_create(&t[n++], NULL, unbinder, NULL);
+		spawn(&t[n], &st[n], n, unbinder, NULL), n++;
 
 	sleep(seconds);
 	atomic_store(&stop, 1);
-	/* Let the racers and their judge leave the barrier loop. */
-	for (i = 0; i < n; i++)
-		pthread_join(t[i], NULL);
+	/* Every thread must stop within a minute; name the ones that do not. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 60;
+	for (i = 0; i < n; i++) {
+		if (pthread_timedjoin_np(t[i], NULL, &deadline)) {
+			printf("TAP version 13\n1..1\n");
+			printf("not ok 1 - every thread stops\n");
+			for (i = 0; i < n; i++)
+				printf("# thread %d: %s\n", i, doing[i]);
+			fflush(stdout);
+			_exit(1);
+		}
+	}
 	close(shared_fd);
 
 	printf("TAP version 13\n1..4\n");

@@ -803,8 +803,8 @@ TEST(unbind_revokes)
 	EXPECT_EQ(-ENODEV, _test_unmap(fd, 0, iova, 4 * PAGE_SZ, NULL));
 	EXPECT_EQ(-ENODEV, _test_unmap_all(fd, NULL));
 	EXPECT_EQ(-ENODEV, _ioctl(fd, VPUDOM_INFO, &info));
-	close(fd);
 
+	/* Bound again while the old file is open: the same device comes back. */
 	snprintf(path, sizeof(path), "%s/bind", drv);
 	s = open(path, O_WRONLY);
 	ASSERT_LE(0, s);
@@ -812,9 +812,11 @@ TEST(unbind_revokes)
 	close(s);
 	for (i = 0; i < 50 && access(vpudom_dev(), F_OK); i++)
 		usleep(20000);
-	fd = open(vpudom_dev(), O_RDWR);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, _test_map_user(fd, RW, 1, b, PAGE_SZ, &iova));
+	s = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(0, _test_map_user(s, RW, 1, b, PAGE_SZ, &iova));
+	EXPECT_EQ(-ENODEV, _test_map_user(fd, RW, 1, b, PAGE_SZ, &iova));
+	close(s);
 	close(fd);
 	munmap(b, 4 * PAGE_SZ);
 	EXPECT_EQ(pins, pins_held());
