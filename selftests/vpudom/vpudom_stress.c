@@ -35,13 +35,16 @@ static __u8 *buf;
 static int unbinding;
 static char last_error[256];
 /* What each thread is doing, reported if it does not stop in time. */
-static const char *volatile doing[32];
+static const char *doing_fn[32], *doing_what[32];
 static __thread int me_idx;
 
-static void at(const char *what)
+static void set_doing(const char *fn, const char *what)
 {
-	doing[me_idx] = what;
+	__atomic_store_n(&doing_fn[me_idx], fn, __ATOMIC_RELAXED);
+	__atomic_store_n(&doing_what[me_idx], what, __ATOMIC_RELAXED);
 }
+
+#define at(what) set_doing(__func__, what)
 /* The session mapper 1 and the unmap-all thread share. */
 static int shared_fd = -1;
 
@@ -83,13 +86,13 @@ static void *mapper(void *arg)
 		if (!rnd(&seed, 4))
 			blocks = blk(1) | blk(2);
 		pages = 1 + rnd(&seed, 16);
-		at("mapper: map");
+		at("map");
 		ret = _test_map_user(fd, VPUDOM_MAP_READ | VPUDOM_MAP_WRITE,
 				     blocks, buf + rnd(&seed, BUF_PAGES - 16) * PAGE_SZ,
 				     pages * PAGE_SZ, &iova);
 		atomic_fetch_add(&ops, 1);
 		if (ret == -ENODEV && unbinding) {
-			at("mapper: reopen");
+			at("reopen");
 			fd = reopen(fd);
 			continue;
 		}
@@ -97,7 +100,7 @@ static void *mapper(void *arg)
 			bad("map", ret);
 			continue;
 		}
-		at("mapper: unmap");
+		at("unmap");
 		ret = _test_unmap(fd, __builtin_ctzll(blocks), iova,
 				  pages * PAGE_SZ, NULL);
 		/* An unmap-all of this session may have come first. */
@@ -119,11 +122,11 @@ static void *unmapper(void *arg)
 	__u64 n;
 
 	while (!atomic_load(&stop) && fd >= 0) {
-		at("unmapper: map");
+		at("map");
 		ret = _test_map_user(fd, VPUDOM_MAP_READ, blk(0), buf, PAGE_SZ, NULL);
 		if (ret && !(ret == -ENODEV && unbinding))
 			bad("map for unmap-all", ret);
-		at("unmapper: unmap-all");
+		at("unmap-all");
 		ret = _test_unmap_all(fd, &n);
 		atomic_fetch_add(&ops, 2);
 		if (ret == -ENODEV && unbinding)
@@ -146,22 +149,22 @@ static void *racer(void *arg)
 
 	/* Every round starts at the barrier, so all three leave together. */
 	for (;;) {
-		at("racer: start barrier");
+		at("start barrier");
 		pthread_barrier_wait(&race_start);
 		if (atomic_load(&stop))
 			break;
-		at("racer: map");
+		at("map");
 		race_ret[me] = fd < 0 ? -ENODEV :
 			_test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), buf,
 					4 * PAGE_SZ, MIB(200));
 		pthread_barrier_wait(&race_done);
 		/* Both unmap: only the winner's unmap finds its mapping. */
-		at("racer: unmap");
+		at("unmap");
 		if (fd >= 0)
 			_test_unmap(fd, 1, MIB(200), 4 * PAGE_SZ, NULL);
-		at("racer: done barrier");
+		at("done barrier");
 		pthread_barrier_wait(&race_done);
-		at("racer: reopen");
+		at("reopen");
 		if (race_ret[me] == -ENODEV && unbinding)
 			fd = reopen(fd);
 	}
@@ -175,11 +178,11 @@ static void *race_judge(void *arg)
 	int a, b;
 
 	for (;;) {
-		at("judge: start barrier");
+		at("start barrier");
 		pthread_barrier_wait(&race_start);
 		if (atomic_load(&stop))
 			break;
-		at("judge: done barrier");
+		at("done barrier");
 		pthread_barrier_wait(&race_done);
 		a = race_ret[0];
 		b = race_ret[1];
@@ -202,7 +205,7 @@ static void *debugfs_reader(void *arg)
 	while (!atomic_load(&stop)) {
 		snprintf(path, sizeof(path), DEBUGFS "/vpudom0/block%u/%s",
 			 i % 3, files[i % 3]);
-		at("debugfs: read");
+		at("read");
 		fd = open(path, O_RDONLY);
 		if (fd >= 0) {
 			while (read(fd, chunk, sizeof(chunk)) > 0)
@@ -223,15 +226,15 @@ static void *closer(void *arg)
 	int fd, st;
 
 	while (!atomic_load(&stop)) {
-		at("closer: open");
+		at("open");
 		fd = open(vpudom_dev(), O_RDWR);
 		if (fd < 0) {
 			usleep(10000);
 			continue;
 		}
-		at("closer: map");
+		at("map");
 		_test_map_user(fd, VPUDOM_MAP_READ, blk(2), buf, 8 * PAGE_SZ, &iova);
-		at("closer: fork");
+		at("fork");
 		pid = fork();
 		if (!pid) {
 			/* The child shares the session; its own mm is charged. */
@@ -248,10 +251,10 @@ static void *closer(void *arg)
 		} else if (mem != MAP_FAILED) {
 			munmap(mem, 4 * PAGE_SZ);
 		}
-		at("closer: waitpid");
+		at("waitpid");
 		if (pid > 0)
 			waitpid(pid, &st, 0);
-		at("closer: close");
+		at("close");
 		close(fd);
 		atomic_fetch_add(&ops, 4);
 	}
@@ -294,7 +297,7 @@ static void *churn_user(void *arg)
 		fd = atomic_load(&churn_fd);
 		if (fd < 0)
 			continue;
-		at("churn: ioctls");
+		at("ioctls");
 		ret = _test_map_user(fd, VPUDOM_MAP_READ, blk(0), buf, PAGE_SZ, &iova);
 		if (!ret)
 			ret = _test_unmap(fd, 0, iova, PAGE_SZ, NULL);
@@ -344,13 +347,13 @@ static void *unbinder(void *arg)
 
 	while (!atomic_load(&stop)) {
 		usleep(300000);
-		at("unbinder: unbind");
+		at("unbind");
 		snprintf(path, sizeof(path), "%s/unbind", drv);
 		ret = write_str(path, "vpu");
 		if (ret)
 			bad("unbind", ret);
 		usleep(50000);
-		at("unbinder: bind");
+		at("bind");
 		snprintf(path, sizeof(path), "%s/bind", drv);
 		ret = write_str(path, "vpu");
 		if (ret)
@@ -416,7 +419,8 @@ int main(int argc, char **argv)
 			printf("TAP version 13\n1..1\n");
 			printf("not ok 1 - every thread stops\n");
 			for (i = 0; i < n; i++)
-				printf("# thread %d: %s\n", i, doing[i]);
+				printf("# thread %d: %s: %s\n", i,
+				       doing_fn[i], doing_what[i]);
 			fflush(stdout);
 			_exit(1);
 		}
