@@ -142,6 +142,12 @@ static void *unmapper(void *arg)
 /* Two threads map the same fixed IOVA at once: exactly one may win. */
 static pthread_barrier_t race_start, race_done;
 static int race_ret[2];
+/*
+ * Whether this is the last round, decided once by the judge before the
+ * start barrier: if each thread read stop itself after the barrier, one
+ * could leave while the others wait at the next barrier for ever.
+ */
+static int round_stop;
 
 static void *racer(void *arg)
 {
@@ -151,7 +157,7 @@ static void *racer(void *arg)
 	for (;;) {
 		at("start barrier");
 		pthread_barrier_wait(&race_start);
-		if (atomic_load(&stop))
+		if (round_stop)
 			break;
 		at("map");
 		race_ret[me] = fd < 0 ? -ENODEV :
@@ -178,9 +184,10 @@ static void *race_judge(void *arg)
 	int a, b;
 
 	for (;;) {
+		round_stop = atomic_load(&stop);
 		at("start barrier");
 		pthread_barrier_wait(&race_start);
-		if (atomic_load(&stop))
+		if (round_stop)
 			break;
 		at("done barrier");
 		pthread_barrier_wait(&race_done);
