@@ -163,6 +163,7 @@ static void *racer(void *arg)
 		race_ret[me] = fd < 0 ? -ENODEV :
 			_test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), buf,
 					4 * PAGE_SZ, MIB(200));
+		at("mapped barrier");
 		pthread_barrier_wait(&race_done);
 		/* Both unmap: only the winner's unmap finds its mapping. */
 		at("unmap");
