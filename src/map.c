@@ -597,20 +597,16 @@ int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 static struct vpudom_mapping *vpudom_mapping_below(struct vpudom_ctx *ctx,
 						   u64 iova)
 {
-	void *entry;
+	void *entry = vpudom_iova_lookup(&ctx->iova, iova);
 
 	MA_STATE(mas, &ctx->iova.mt, iova, iova);
 
-	lockdep_assert_held(&ctx->lock);
-	entry = mas_walk(&mas);
-	while (entry && vpudom_iova_is_hole(entry))
+	if (entry)
+		return entry;
+	/* Free or in a hole: the nearest mapping below, past any holes. */
+	do {
 		entry = mas_prev(&mas, 0);
-	if (!entry) {
-		mas_set(&mas, iova);
-		entry = mas_prev(&mas, 0);
-		while (entry && vpudom_iova_is_hole(entry))
-			entry = mas_prev(&mas, 0);
-	}
+	} while (entry && vpudom_iova_is_hole(entry));
 	return entry;
 }
 
