@@ -267,11 +267,14 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 
 /*
  * Collect the owner's whole mappings inside [@iova, @last] of @block onto
- * @dead.  Nothing is collected if the range cuts through one of them.
+ * @dead.  Nothing is collected if the range cuts through one of them, or if
+ * one of them is also in a block outside @locked: *@spans then says which
+ * blocks the caller must hold to collect them.
  */
 static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
 				u64 iova, u64 last,
 				struct vpudom_session *owner,
+				unsigned long locked, unsigned long *spans,
 				struct list_head *dead)
 {
 	struct vpudom_ctx *ctx = vd->ctx[block];
@@ -281,6 +284,7 @@ static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
 	MA_STATE(mas, &ctx->iova.mt, iova, iova);
 
 	lockdep_assert_held(&ctx->lock);
+	*spans = 0;
 	mas_for_each(&mas, entry, last) {
 		if (vpudom_iova_is_hole(entry))
 			continue;
@@ -289,7 +293,12 @@ static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
 			continue;
 		if (m->iova < iova || m->iova + m->size - 1 > last)
 			return -EINVAL;
+		*spans |= m->blocks;
 	}
+	if (!*spans)
+		return -ENOENT;
+	if (*spans & ~locked)
+		return -EAGAIN;
 	mas_set(&mas, iova);
 	mas_for_each(&mas, entry, last) {
 		if (vpudom_iova_is_hole(entry))
@@ -298,7 +307,7 @@ static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
 		if (m->owner == owner)
 			list_add_tail(&m->dead_node, dead);
 	}
-	return list_empty(dead) ? -ENOENT : 0;
+	return 0;
 }
 
 /*
@@ -346,19 +355,31 @@ static void vpudom_collect_all(struct vpudom *vd, unsigned long blocks,
 s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 		       u64 length, struct vpudom_session *owner)
 {
-	unsigned long all = vpudom_all_blocks(vd);
+	unsigned long locked = BIT(block), spans;
 	LIST_HEAD(dead);
 	s64 ret;
 
 	ret = vpudom_get_alive(vd);
 	if (ret)
 		return ret;
-	vpudom_lock_blocks(vd, all);
+	/*
+	 * Most mappings are in one block: its lock is enough.  A mapping in
+	 * several blocks needs all of theirs, taken in ascending order, so
+	 * start again holding them; the check is repeated under them.
+	 */
+	vpudom_lock_blocks(vd, locked);
 	ret = vpudom_collect_range(vd, block, iova, iova + length - 1, owner,
-				   &dead);
+				   locked, &spans, &dead);
+	if (ret == -EAGAIN) {
+		vpudom_unlock_blocks(vd, locked);
+		locked = vpudom_all_blocks(vd);
+		vpudom_lock_blocks(vd, locked);
+		ret = vpudom_collect_range(vd, block, iova, iova + length - 1,
+					   owner, locked, &spans, &dead);
+	}
 	if (!ret)
 		ret = vpudom_unmap_list(vd, &dead);
-	vpudom_unlock_blocks(vd, all);
+	vpudom_unlock_blocks(vd, locked);
 	up_read(&vd->rwsem);
 	vpudom_release_list(&dead);
 	return ret;
