@@ -9,6 +9,9 @@
 #   make modules_install [INSTALL_MOD_PATH=<root>]
 #   make run                  boot the emulated target with vpudom loaded
 #   make check                every test: static checks, then the guests
+#   make bench                vpudom against the DMA API, VFIO and the bare
+#                             IOMMU API in the emulated target
+#                             (VPUDOM_BENCH_REPS, default 7)
 #   make stress               concurrency stress on the debug kernel
 #                             (VPUDOM_STRESS_SECONDS, default 600)
 #   make clean
@@ -44,4 +47,7 @@ check:
 stress:
 	bash selftests/target/stress.sh
 
-.PHONY: all modules modules_install clean setup run check stress
+bench:
+	bash selftests/target/bench.sh
+
+.PHONY: all modules modules_install clean setup run check stress bench

@@ -117,3 +117,14 @@ vpudom_boot() {
 		</dev/null 2>&1 | tee "$log"
 	return "${PIPESTATUS[0]}"
 }
+
+# vpudom_vfio_modules: VFIO from the Debian kernel package, in load order
+# (the debug kernel has it built in).
+vpudom_vfio_modules() {
+	local d=$STOCK_MODULES/kernel/drivers/vfio m
+	for m in vfio.ko vfio_iommu_type1.ko vfio_virqfd.ko pci/vfio-pci-core.ko \
+		pci/vfio-pci.ko; do
+		[ -e "$d/$m" ] && echo "$d/$m"
+	done
+	return 0
+}

@@ -1,0 +1,895 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The user side of `make bench`: vpudom against the DMA API, VFIO type1 and
+ * the bare IOMMU API on one emulated SMMUv3, in one run.
+ *
+ *   vpudom_bench [--quick] [--reps N] [--only pt|memory|kernel|user|scale|fill]
+ *
+ * Kernel-path rows are run by the vpudom_bench module through
+ * /sys/kernel/debug/vpudom_bench/cmd; user-path rows here, through
+ * /dev/vpudom<N> and through VFIO on the edu device bound to vfio-pci.
+ * Every row is measured in repetitions whose paths run interleaved, in an
+ * order that rotates, and reports the median and the spread (max - min, in
+ * % of the median).  Only ratios between rows of one run mean anything: the
+ * SMMU and the CPU are emulated.
+ *
+ * --quick is the smoke test of `make check`: every row, tiny counts.  Both
+ * exit non-zero if any measurement fails.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+#include <linux/vpudom.h>
+
+#define KCMD		"/sys/kernel/debug/vpudom_bench/cmd"
+#define DEBUGFS		"/sys/kernel/debug/vpudom"
+#define PAGE_SZ		4096ULL
+#define SZ_2M		(2ULL << 20)
+#define MAX_REPS	9
+#define NR_SIZES	4
+/* Where VFIO maps: any 2 MiB-aligned IOVA clear of the MSI window. */
+#define VFIO_IOVA	0x100000000ULL
+/* The block the user rows use (the kernel rows use it too, one at a time). */
+#define UBLOCK		0
+
+static const unsigned long long sizes[NR_SIZES] = {
+	4096, 64 << 10, 2 << 20, 16 << 20,
+};
+
+static const char * const size_names[NR_SIZES] = { "4K", "64K", "2M", "16M" };
+
+static struct {
+	bool quick;
+	int reps;
+	/* What one repetition of a row should take, so that it is timeable. */
+	double target_ns;
+	int vpu_fd;
+	int vfio_container;
+	int vfio_group_fd;
+	int group;
+	int failed;
+	const char *only;
+} opt = {
+	.reps = 7,
+	.target_ns = 30e6,
+	.vpu_fd = -1,
+	.vfio_container = -1,
+	.vfio_group_fd = -1,
+	.group = -1,
+};
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stdout, "bench: error: ");
+	vfprintf(stdout, fmt, ap);
+	fputc('\n', stdout);
+	va_end(ap);
+	opt.failed++;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/**
+ * struct samples - one row's repetitions of one path
+ * @v: per-operation time (or value) of each repetition
+ * @n: how many
+ */
+struct samples {
+	double v[MAX_REPS];
+	int n;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const struct samples *s)
+{
+	double v[MAX_REPS];
+
+	if (!s->n)
+		return 0;
+	memcpy(v, s->v, sizeof(v));
+	qsort(v, s->n, sizeof(v[0]), cmp_double);
+	return s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
+}
+
+static double spread(const struct samples *s)
+{
+	double lo = s->v[0], hi = s->v[0], m = median(s);
+	int i;
+
+	for (i = 1; i < s->n; i++) {
+		lo = s->v[i] < lo ? s->v[i] : lo;
+		hi = s->v[i] > hi ? s->v[i] : hi;
+	}
+	return m > 0 ? (hi - lo) / m * 100 : 0;
+}
+
+/* "12.34 (5%)": median in µs and spread; "n/a" without measurements. */
+static const char *fmt_us(char *buf, const struct samples *s)
+{
+	if (!s->n)
+		return strcpy(buf, "n/a");
+	sprintf(buf, "%.2f (%.0f%%)", median(s) / 1e3, spread(s));
+	return buf;
+}
+
+static const char *fmt_ratio(char *buf, const struct samples *a,
+			     const struct samples *b)
+{
+	if (!a->n || !b->n || median(b) <= 0)
+		return strcpy(buf, "n/a");
+	sprintf(buf, "%.2fx", median(a) / median(b));
+	return buf;
+}
+
+/* One command to the kernel module; its result line in @out. */
+static int kcmd(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[128];
+	va_list ap;
+	ssize_t n;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fd = open(KCMD, O_RDWR);
+	if (fd < 0) {
+		fail("%s: %s", KCMD, strerror(errno));
+		return -1;
+	}
+	if (write(fd, cmd, strlen(cmd)) < 0) {
+		fail("kernel \"%s\": %s", cmd, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n = pread(fd, out, len - 1, 0);
+	close(fd);
+	if (n <= 0) {
+		fail("kernel \"%s\": no result", cmd);
+		return -1;
+	}
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+/* A kernel command that answers "ns <total>": the total, or -1. */
+static double kcmd_ns(const char *fmt, ...)
+{
+	char cmd[128], out[256];
+	unsigned long long ns;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (kcmd(out, sizeof(out), "%s", cmd))
+		return -1;
+	if (sscanf(out, "ns %llu", &ns) != 1) {
+		fail("kernel \"%s\": bad result \"%s\"", cmd, out);
+		return -1;
+	}
+	return ns;
+}
+
+/* How many iterations make one repetition last opt.target_ns. */
+static unsigned int calibrate(double one_ns, unsigned int max)
+{
+	double n = one_ns > 0 ? opt.target_ns / one_ns : 1;
+
+	if (n < 1)
+		return 1;
+	return n > max ? max : (unsigned int)n;
+}
+
+/* Slab memory in bytes, with every CPU's counter deltas folded in. */
+static long long slab_bytes(void)
+{
+	long long total = 0, kb;
+	char line[256];
+	FILE *f;
+	int fd;
+
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			; /* EINVAL when a counter is negative: still folded */
+		close(fd);
+	}
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SReclaimable: %lld kB", &kb) == 1 ||
+		    sscanf(line, "SUnreclaim: %lld kB", &kb) == 1)
+			total += kb * 1024;
+	fclose(f);
+	return total;
+}
+
+static long long read_debugfs_u64(const char *path, const char *key)
+{
+	char line[256];
+	long long v = -1;
+	size_t klen = strlen(key);
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen))
+			v = strtoll(line + klen, NULL, 0);
+	fclose(f);
+	return v;
+}
+
+/* ---- the user path: vpudom ioctls and VFIO type1 ---- */
+
+/* The instance of the reference VPU: its debugfs name is its device name. */
+static int open_vpu(char *name, size_t len)
+{
+	char path[512], line[128];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+	FILE *f;
+
+	d = opendir(DEBUGFS);
+	if (!d)
+		return -1;
+	while (!found && (de = readdir(d))) {
+		if (strncmp(de->d_name, "vpudom", 6))
+			continue;
+		snprintf(path, sizeof(path), DEBUGFS "/%s/info", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strcmp(line, "hardware: ref-vpu\n"))
+				found = true;
+		fclose(f);
+		if (found)
+			snprintf(name, len, "%s", de->d_name);
+	}
+	closedir(d);
+	if (!found)
+		return -1;
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	return open(path, O_RDWR);
+}
+
+static int vpu_map(void *va, unsigned long long len, unsigned long long *iova)
+{
+	struct vpudom_map_user cmd = {
+		.size = sizeof(cmd),
+		.flags = VPUDOM_MAP_READ | VPUDOM_MAP_WRITE,
+		.blocks = 1ULL << UBLOCK,
+		.user_va = (uintptr_t)va,
+		.length = len,
+	};
+
+	if (ioctl(opt.vpu_fd, VPUDOM_MAP_USER, &cmd))
+		return -errno;
+	*iova = cmd.iova;
+	return 0;
+}
+
+static int vpu_unmap(unsigned long long iova, unsigned long long len)
+{
+	struct vpudom_unmap cmd = {
+		.size = sizeof(cmd),
+		.block = UBLOCK,
+		.iova = iova,
+		.length = len,
+	};
+
+	return ioctl(opt.vpu_fd, VPUDOM_UNMAP, &cmd) ? -errno : 0;
+}
+
+static int vpu_unmap_all(void)
+{
+	struct vpudom_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = VPUDOM_UNMAP_ALL,
+	};
+
+	return ioctl(opt.vpu_fd, VPUDOM_UNMAP, &cmd) ? -errno : 0;
+}
+
+static int vfio_map(void *va, unsigned long long iova, unsigned long long len)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va,
+		.iova = iova,
+		.size = len,
+	};
+
+	return ioctl(opt.vfio_container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+static int vfio_unmap(unsigned long long iova, unsigned long long len)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = len,
+	};
+
+	if (ioctl(opt.vfio_container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return -errno;
+	return unmap.size == len ? 0 : -EIO;
+}
+
+/* The IOMMU group of the device vfio-pci drives, or -1. */
+static int vfio_find_group(void)
+{
+	const char *drv = "/sys/bus/pci/drivers/vfio-pci";
+	char path[512], link[512];
+	struct dirent *de;
+	int group = -1;
+	ssize_t n;
+	DIR *d;
+
+	d = opendir(drv);
+	if (!d)
+		return -1;
+	while (group < 0 && (de = readdir(d))) {
+		if (de->d_name[0] != '0')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/iommu_group", drv,
+			 de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		group = atoi(strrchr(link, '/') + 1);
+	}
+	closedir(d);
+	return group;
+}
+
+static int vfio_open(void)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[64];
+
+	opt.group = vfio_find_group();
+	if (opt.group < 0)
+		return -1;
+	opt.vfio_container = open("/dev/vfio/vfio", O_RDWR);
+	if (opt.vfio_container < 0)
+		return -1;
+	if (ioctl(opt.vfio_container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    !ioctl(opt.vfio_container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU))
+		return -1;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", opt.group);
+	opt.vfio_group_fd = open(path, O_RDWR);
+	if (opt.vfio_group_fd < 0)
+		return -1;
+	if (ioctl(opt.vfio_group_fd, VFIO_GROUP_GET_STATUS, &status) ||
+	    !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -1;
+	if (ioctl(opt.vfio_group_fd, VFIO_GROUP_SET_CONTAINER,
+		  &opt.vfio_container) ||
+	    ioctl(opt.vfio_container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -1;
+	return 0;
+}
+
+/*
+ * A buffer of @len bytes, 2 MiB-aligned, faulted in; with @thp backed by
+ * transparent huge pages if the kernel gives them, else by 4 KiB pages.
+ */
+static void *user_buf(unsigned long long len, bool thp, void **base,
+		      size_t *maplen)
+{
+	unsigned long long span = ((len + SZ_2M - 1) & ~(SZ_2M - 1)) + SZ_2M;
+	char *p, *a;
+
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (char *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
+	madvise(a, span - SZ_2M, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(a, 0x5a, span - SZ_2M);
+	*base = p;
+	*maplen = span;
+	return a;
+}
+
+/* Bytes of [@va, @va + @len) backed by huge pages, from smaps. */
+static long long thp_backed(void *va)
+{
+	unsigned long lo, hi, target = (uintptr_t)va;
+	char line[256];
+	bool in = false;
+	long long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = target >= lo && target < hi;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %lld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+/* ---- sections ---- */
+
+static void print_header(void)
+{
+	char type[64] = "unknown", line[64];
+	struct utsname u;
+	FILE *f;
+
+	uname(&u);
+	f = popen("cat /sys/bus/pci/drivers/vpudom_bench/*/iommu_group/type 2>/dev/null", "r");
+	if (f) {
+		if (fgets(line, sizeof(line), f))
+			sscanf(line, "%63s", type);
+		pclose(f);
+	}
+	printf("vpudom bench: kernel %s %s, QEMU virt with an emulated SMMUv3\n",
+	       u.release, u.machine);
+	printf("DMA API peer: edu device, default domain type %s%s\n", type,
+	       strcmp(type, "DMA") ? "" : " (strict invalidation)");
+	printf("VFIO peer: %s\n", opt.vfio_container >= 0 ?
+	       "edu device on vfio-pci, type1v2 container" : "n/a (no vfio-pci device)");
+	printf("%d repetitions per row; cells are median (spread = (max - min) / median)\n",
+	       opt.reps);
+}
+
+/*
+ * Where vpudom's time over the floor goes, for the smallest row: each
+ * piece of a map + unmap timed alone by the module, against the measured
+ * difference.  @row: the 4K contig row, vpudom, DMA API, floor.
+ */
+static void section_parts(const struct samples *row)
+{
+	static const char * const keys[] = {
+		"alloc", "lock", "find", "insert_remove", "lookup",
+	};
+	struct samples part[5] = { 0 };
+	double v[5], sum, over;
+	char out[256], *at;
+	int rep, k;
+
+	for (rep = 0; rep < opt.reps; rep++) {
+		if (kcmd(out, sizeof(out), "parts %u", opt.quick ? 100 : 10000))
+			return;
+		for (k = 0; k < 5; k++) {
+			at = strstr(out, keys[k]);
+			if (!at) {
+				fail("parts: bad result \"%s\"", out);
+				return;
+			}
+			part[k].v[part[k].n++] = strtod(at + strlen(keys[k]), NULL);
+		}
+	}
+	for (k = 0; k < 5; k++)
+		v[k] = median(&part[k]);
+	/*
+	 * A map + unmap takes: one mapping struct; the instance and block
+	 * locks twice; one find; one insert and one remove; the unmap's two
+	 * walks of its range, each at least a lookup.
+	 */
+	v[1] *= 2;
+	v[4] *= 2;
+	sum = v[0] + v[1] + v[2] + v[3] + v[4];
+	over = median(&row[0]) - median(&row[2]);
+	printf("\n[kernel] vpudom over the floor, 4K contig row, ns per map + unmap\n");
+	printf("%-44s %8.0f\n", "measured: vpudom - floor", over);
+	printf("%-44s %8.0f\n", "measured: DMA API - floor", median(&row[1]) - median(&row[2]));
+	printf("%-44s %8.0f\n", "  mapping struct: kzalloc + kfree", v[0]);
+	printf("%-44s %8.0f\n", "  instance rwsem + block mutex, map and unmap", v[1]);
+	printf("%-44s %8.0f\n", "  IOVA lowest-fit search (maple tree gaps)", v[2]);
+	printf("%-44s %8.0f\n", "  IOVA insert + remove (maple tree stores)", v[3]);
+	printf("%-44s %8.0f\n", "  unmap's range walks (2 lookups)", v[4]);
+	printf("%-44s %8.0f (%.0f%% of the measured difference)\n",
+	       "  sum of the pieces", sum, over > 0 ? sum / over * 100 : 0);
+}
+
+/* Kernel sg_table rows. */
+static void section_kernel(void)
+{
+	static const char * const paths[] = { "vpudom", "dma", "floor" };
+	char a[32], b[32], c[32], r1[16], r2[16];
+	struct samples small[3] = { 0 };
+	int s, l, rep, k, p;
+
+	printf("\n[kernel] sg_table map + unmap, us per pair\n");
+	printf("%-5s %-10s %-16s %-16s %-16s %-9s %-9s\n", "size", "memory",
+	       "vpudom", "DMA API", "floor", "vs DMA", "vs floor");
+	for (s = 0; s < NR_SIZES; s++) {
+		for (l = 0; l < 2; l++) {
+			const char *layout = l ? "contig" : "scattered";
+			struct samples st[3] = { 0 };
+			unsigned int iters;
+			double t;
+
+			/* Warm up every path, and calibrate on vpudom. */
+			for (p = 2; p >= 0; p--)
+				t = kcmd_ns("sg %s %llu %s 1", paths[p],
+					    sizes[s], layout);
+			iters = calibrate(t, 20000);
+			for (rep = 0; rep < opt.reps; rep++) {
+				for (k = 0; k < 3; k++) {
+					p = (rep + k) % 3;
+					t = kcmd_ns("sg %s %llu %s %u",
+						    paths[p], sizes[s], layout,
+						    iters);
+					if (t < 0)
+						return;
+					st[p].v[st[p].n++] = t / iters;
+				}
+			}
+			if (!s && l)
+				memcpy(small, st, sizeof(small));
+			printf("%-5s %-10s %-16s %-16s %-16s %-9s %-9s\n",
+			       size_names[s], layout, fmt_us(a, &st[0]),
+			       fmt_us(b, &st[1]), fmt_us(c, &st[2]),
+			       fmt_ratio(r1, &st[0], &st[1]),
+			       fmt_ratio(r2, &st[0], &st[2]));
+		}
+	}
+	section_parts(small);
+}
+
+/* One user-path repetition: @iters map + unmap; time per pair, or -1. */
+static double user_rep(bool vfio, void *va, unsigned long long len,
+		       unsigned int iters)
+{
+	unsigned long long iova;
+	unsigned int i;
+	double t0 = now_ns();
+	int ret;
+
+	for (i = 0; i < iters; i++) {
+		if (vfio) {
+			ret = vfio_map(va, VFIO_IOVA, len);
+			if (!ret)
+				ret = vfio_unmap(VFIO_IOVA, len);
+		} else {
+			ret = vpu_map(va, len, &iova);
+			if (!ret)
+				ret = vpu_unmap(iova, len);
+		}
+		if (ret) {
+			fail("%s map/unmap of %llu bytes: %s",
+			     vfio ? "VFIO" : "vpudom", len, strerror(-ret));
+			return -1;
+		}
+	}
+	return (now_ns() - t0) / iters;
+}
+
+/* User memory rows: MAP_USER + UNMAP against VFIO MAP_DMA + UNMAP_DMA. */
+static void section_user(void)
+{
+	char a[32], b[32], r[16];
+	int s, l, rep, k;
+
+	printf("\n[user] map + unmap of user memory, us per pair\n");
+	printf("%-5s %-10s %-16s %-16s %-9s\n", "size", "memory", "vpudom",
+	       "VFIO type1", "vs VFIO");
+	for (s = 0; s < NR_SIZES; s++) {
+		for (l = 0; l < 2; l++) {
+			struct samples st[2] = { 0 };
+			bool thp = l;
+			unsigned int iters;
+			long long huge;
+			size_t maplen;
+			void *base, *va;
+			double t;
+
+			va = user_buf(sizes[s], thp, &base, &maplen);
+			if (!va) {
+				fail("no memory for %llu bytes", sizes[s]);
+				return;
+			}
+			huge = thp_backed(va);
+			t = user_rep(false, va, sizes[s], 1);
+			if (opt.vfio_container >= 0)
+				user_rep(true, va, sizes[s], 1);
+			iters = calibrate(t, 20000);
+			for (rep = 0; rep < opt.reps && t >= 0; rep++) {
+				for (k = 0; k < 2; k++) {
+					bool vfio = (rep + k) % 2;
+
+					if (vfio && opt.vfio_container < 0)
+						continue;
+					t = user_rep(vfio, va, sizes[s], iters);
+					if (t < 0)
+						break;
+					st[vfio].v[st[vfio].n++] = t;
+				}
+			}
+			printf("%-5s %-10s %-16s %-16s %-9s%s\n", size_names[s],
+			       thp ? "THP" : "4K pages", fmt_us(a, &st[0]),
+			       fmt_us(b, &st[1]), fmt_ratio(r, &st[0], &st[1]),
+			       thp && huge <= 0 ? "  (no huge page backing!)" :
+			       !thp && huge > 0 ? "  (huge pages despite NOHUGEPAGE!)" : "");
+			munmap(base, maplen);
+			if (t < 0)
+				return;
+		}
+	}
+}
+
+/* Allocator scaling: allocate + free with N live mappings in one window. */
+static void section_scale(void)
+{
+	static const unsigned int full[] = { 1, 1000, 10000, 100000 };
+	static const unsigned int quick[] = { 1, 100, 1000 };
+	static const char * const paths[] = { "alloc", "vpudom", "dma" };
+	const unsigned int *lives = opt.quick ? quick : full;
+	unsigned int nr = opt.quick ? 3 : 4, i, p, iters[3];
+	struct samples st[4][3] = { 0 };
+	char cell[3][32], rel[3][16], vs[16];
+
+	printf("\n[scale] allocate + free of 4 KiB with N live 4 KiB mappings in the window, us\n");
+	printf("%-7s %-16s %-8s %-16s %-8s %-16s %-8s %-9s\n", "live",
+	       "allocator", "vs N=1", "vpudom map", "vs N=1", "DMA API map",
+	       "vs N=1", "vs DMA");
+	for (p = 0; p < 3; p++)
+		iters[p] = calibrate(kcmd_ns("scale %s 1 1 1", paths[p]), 20000);
+	for (i = 0; i < nr; i++) {
+		for (p = 0; p < 3; p++) {
+			char out[256], *tok, *save;
+			int rep;
+
+			if (kcmd(out, sizeof(out), "scale %s %u %u %d", paths[p],
+				 lives[i], iters[p], opt.reps))
+				return;
+			tok = strtok_r(out, "\n\t ", &save);
+			for (rep = 0; rep < opt.reps; rep++) {
+				tok = strtok_r(NULL, "\n\t ", &save);
+				if (!tok) {
+					fail("scale: short result");
+					return;
+				}
+				st[i][p].v[st[i][p].n++] = strtod(tok, NULL) / iters[p];
+			}
+		}
+		for (p = 0; p < 3; p++) {
+			fmt_us(cell[p], &st[i][p]);
+			fmt_ratio(rel[p], &st[i][p], &st[0][p]);
+		}
+		printf("%-7u %-16s %-8s %-16s %-8s %-16s %-8s %-9s\n", lives[i],
+		       cell[0], rel[0], cell[1], rel[1], cell[2], rel[2],
+		       fmt_ratio(vs, &st[i][1], &st[i][2]));
+	}
+}
+
+/* Fill ratio of a window under random sizes (block 2). */
+static void section_fill(char *vpu)
+{
+	char path[512], out[256];
+	unsigned int seeds = opt.quick ? 1 : 3, i;
+	unsigned long long m1, b1, m2, b2;
+	long long usable;
+
+	snprintf(path, sizeof(path), DEBUGFS "/%s/block2/stats", vpu);
+	usable = read_debugfs_u64(path, "usable_bytes:");
+	printf("\n[fill] random sizes, log-uniform 4 KiB..16 MiB, into block2 (%lld MiB usable)\n",
+	       usable >> 20);
+	printf("%-6s %-26s %-26s\n", "seed", "at first ENOSPC",
+	       "after freeing half, refill");
+	if (usable <= 0) {
+		fail("%s: no usable_bytes", path);
+		return;
+	}
+	for (i = 1; i <= seeds; i++) {
+		if (kcmd(out, sizeof(out), "fill %u", i))
+			return;
+		if (sscanf(out, "first %llu %llu churn %llu %llu", &m1, &b1,
+			   &m2, &b2) != 4) {
+			fail("fill: bad result \"%s\"", out);
+			return;
+		}
+		printf("%-6u %5.1f%% in %-5llu maps     %5.1f%% in %-5llu maps\n",
+		       i, 100.0 * b1 / usable, m1, 100.0 * b2 / usable, m2);
+	}
+}
+
+/* Page-table pages per mapped MiB. */
+static void section_pt(void)
+{
+	static const char * const paths[] = { "vpudom", "dma" };
+	unsigned long long size = opt.quick ? 4ULL << 20 : 64ULL << 20;
+	unsigned long long alloc, freed;
+	char out[256];
+	int p, l, warm;
+
+	printf("\n[page tables] io-pgtable pages per mapped MiB (%llu MiB buffer)\n",
+	       size >> 20);
+	printf("%-8s %-10s %-14s %-14s\n", "path", "memory", "pages/MiB",
+	       "freed by unmap");
+	for (p = 0; p < 2; p++) {
+		for (l = 0; l < 2; l++) {
+			const char *layout = l ? "contig" : "scattered";
+
+			/* The first map also builds the upper levels. */
+			for (warm = 0; warm < 2; warm++)
+				if (kcmd(out, sizeof(out), "pt %s %llu %s",
+					 paths[p], size, layout))
+					return;
+			if (!strncmp(out, "unavailable", 11)) {
+				printf("%-8s %-10s n/a: no kprobe on io-pgtable: error %s\n",
+				       paths[p], layout, out + 12);
+				continue;
+			}
+			if (sscanf(out, "alloc %llu free %llu", &alloc,
+				   &freed) != 2) {
+				fail("pt: bad result \"%s\"", out);
+				return;
+			}
+			printf("%-8s %-10s %-14.3f %llu of %llu\n",
+			       p ? "DMA API" : "vpudom", layout,
+			       (double)alloc / PAGE_SZ / (size >> 20),
+			       freed / PAGE_SZ, alloc / PAGE_SZ);
+		}
+	}
+}
+
+/* Kernel memory per live mapping: slab growth over N live 4 KiB maps. */
+static void section_memory(void)
+{
+	unsigned int n = opt.quick ? 1000 : 20000, i;
+	long long before, after, per[4] = { -1, -1, -1, -1 };
+	static const char * const kpaths[] = { "vpudom", "dma" };
+	char out[256];
+	size_t maplen;
+	void *base;
+	char *va;
+	int p;
+
+	for (p = 0; p < 2; p++) {
+		before = slab_bytes();
+		if (kcmd(out, sizeof(out), "hold %s %u", kpaths[p], n))
+			return;
+		after = slab_bytes();
+		if (kcmd(out, sizeof(out), "release"))
+			return;
+		per[p] = (after - before) / n;
+	}
+
+	va = user_buf(n * PAGE_SZ, false, &base, &maplen);
+	if (!va) {
+		fail("no memory for %u pages", n);
+		return;
+	}
+	for (p = 0; p < 2; p++) {
+		unsigned long long iova;
+		int ret = 0;
+
+		if (p && opt.vfio_container < 0)
+			break;
+		before = slab_bytes();
+		for (i = 0; i < n && !ret; i++)
+			ret = p ? vfio_map(va + i * PAGE_SZ,
+					   VFIO_IOVA + i * PAGE_SZ, PAGE_SZ) :
+				  vpu_map(va + i * PAGE_SZ, PAGE_SZ, &iova);
+		after = slab_bytes();
+		if (p)
+			ret = ret ?: vfio_unmap(VFIO_IOVA, n * PAGE_SZ);
+		else
+			ret = vpu_unmap_all() ?: ret;
+		if (ret) {
+			fail("memory: %s: %s", p ? "VFIO" : "vpudom",
+			     strerror(-ret));
+			break;
+		}
+		per[2 + p] = (after - before) / n;
+	}
+	munmap(base, maplen);
+
+	printf("\n[memory] slab bytes per live 4 KiB mapping (%u live)\n", n);
+	printf("%-8s %-10s %-10s\n", "path", "vpudom", "peer");
+	printf("%-8s %-10lld %-10lld (DMA API)\n", "kernel", per[0], per[1]);
+	if (per[3] >= 0)
+		printf("%-8s %-10lld %-10lld (VFIO type1)\n", "user", per[2],
+		       per[3]);
+	else
+		printf("%-8s %-10lld n/a\n", "user", per[2]);
+}
+
+static bool want(const char *section)
+{
+	return !opt.only || !strcmp(opt.only, section);
+}
+
+int main(int argc, char **argv)
+{
+	char vpu[256];
+	int i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			opt.quick = true;
+			opt.reps = 3;
+			opt.target_ns = 1e6;
+		} else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+			opt.reps = atoi(argv[++i]);
+			if (opt.reps < 1 || opt.reps > MAX_REPS) {
+				fprintf(stderr, "--reps: 1..%d\n", MAX_REPS);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			opt.only = argv[++i];
+		} else {
+			fprintf(stderr, "usage: %s [--quick] [--reps N] [--only SECTION]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	opt.vpu_fd = open_vpu(vpu, sizeof(vpu));
+	if (opt.vpu_fd < 0) {
+		printf("bench: error: no reference VPU under %s\n", DEBUGFS);
+		return 1;
+	}
+	if (vfio_open()) {
+		if (opt.vfio_container >= 0)
+			close(opt.vfio_container);
+		opt.vfio_container = -1;
+		printf("bench: VFIO unavailable (group %d): its columns are n/a\n",
+		       opt.group);
+	}
+	print_header();
+	/* Page tables first: block1 and the DMA domain are still untouched. */
+	if (want("pt"))
+		section_pt();
+	if (want("memory"))
+		section_memory();
+	if (want("kernel"))
+		section_kernel();
+	if (want("user"))
+		section_user();
+	if (want("scale"))
+		section_scale();
+	if (want("fill"))
+		section_fill(vpu);
+	printf("\nbench: %s\n", opt.failed ? "FAILED" : "done");
+	return opt.failed ? 1 : 0;
+}
