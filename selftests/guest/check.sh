@@ -10,6 +10,7 @@
 . /lib/vpudom/edu.sh
 . /lib/vpudom/failnth.sh
 . /lib/vpudom/stress.sh
+. /lib/vpudom/peers.sh
 
 health_start
 core_probe
@@ -22,6 +23,7 @@ stress_run 10
 stress_run 10 unbind
 uapi_rmmod_busy
 core_cycles
+bench_smoke
 rmmod vpudom 2>/dev/null
 health_end
 tap_plan

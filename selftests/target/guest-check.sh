@@ -13,14 +13,15 @@ case $kernel in
 stock)
 	kdir=$STOCK_KDIR
 	image=$STOCK_IMAGE
-	extra=("$VPUDOM_TOP/selftests/edu")
+	extra=("$VPUDOM_TOP/selftests/edu" "$VPUDOM_TOP/selftests/bench")
 	limit=300
 	;;
 debug)
 	vpudom_debug_kernel
 	kdir=$DEBUG_KDIR
 	image=$DEBUG_IMAGE
-	extra=("$VPUDOM_TOP/selftests/kunit" "$VPUDOM_TOP/selftests/edu")
+	extra=("$VPUDOM_TOP/selftests/kunit" "$VPUDOM_TOP/selftests/edu"
+		"$VPUDOM_TOP/selftests/bench")
 	limit=900
 	;;
 *)
@@ -45,8 +46,11 @@ if ! vpudom_build_tests "$build/progs" 2>"$WORK/build-$kernel.err"; then
 fi
 files=("$build/vpudom.ko" "$build/edu/vpudom_edu.ko" "$build/progs/vpudom_test"
 	"$build/progs/vpudom_demo" "$build/progs/edu_test"
-	"$build/progs/vpudom_fail_nth" "$build/progs/vpudom_stress")
+	"$build/progs/vpudom_fail_nth" "$build/progs/vpudom_stress"
+	"$build/bench/vpudom_bench.ko" "$build/progs/vpudom_bench")
 [ -e "$build/kunit/vpudom_kunit.ko" ] && files+=("$build/kunit/vpudom_kunit.ko")
+# The stock kernel has VFIO as modules; the debug kernel has it built in.
+[ "$kernel" = stock ] && mapfile -t -O "${#files[@]}" files < <(vpudom_vfio_modules)
 vpudom_dtb vpudom-virt-test.dts "$WORK/check.dtb"
 vpudom_initramfs "$WORK/check-$kernel.cpio.gz" check "${files[@]}"
 vpudom_boot "$image" "$WORK/check.dtb" "$WORK/check-$kernel.cpio.gz" "$log" \
