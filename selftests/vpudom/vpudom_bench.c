@@ -776,7 +776,12 @@ static void section_pt(void)
 static void section_memory(void)
 {
 	unsigned int n = opt.quick ? 1000 : 20000, i;
-	long long before, after, per[4] = { -1, -1, -1, -1 };
+	/*
+	 * Slab growth can come out negative on a debug kernel (KASAN's
+	 * quarantine drains meanwhile): what counts is that it was measured.
+	 */
+	long long before, after, per[4] = { 0 };
+	bool have[4] = { false };
 	static const char * const kpaths[] = { "vpudom", "dma" };
 	char out[256];
 	size_t maplen;
@@ -792,6 +797,7 @@ static void section_memory(void)
 		if (kcmd(out, sizeof(out), "release"))
 			return;
 		per[p] = (after - before) / n;
+		have[p] = true;
 	}
 
 	va = user_buf(n * PAGE_SZ, false, &base, &maplen);
@@ -821,13 +827,16 @@ static void section_memory(void)
 			break;
 		}
 		per[2 + p] = (after - before) / n;
+		have[2 + p] = true;
 	}
 	munmap(base, maplen);
 
 	printf("\n[memory] slab bytes per live 4 KiB mapping (%u live)\n", n);
 	printf("%-8s %-10s %-10s\n", "path", "vpudom", "peer");
+	if (!have[0] || !have[1] || !have[2])
+		return;
 	printf("%-8s %-10lld %-10lld (DMA API)\n", "kernel", per[0], per[1]);
-	if (per[3] >= 0)
+	if (have[3])
 		printf("%-8s %-10lld %-10lld (VFIO type1)\n", "user", per[2],
 		       per[3]);
 	else
