@@ -268,23 +268,22 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 /*
  * Collect the owner's whole mappings inside [@iova, @last] of @block onto
  * @dead.  Nothing is collected if the range cuts through one of them, or if
- * one of them is also in a block outside @locked: *@spans then says which
- * blocks the caller must hold to collect them.
+ * one of them is also in a block outside @locked (-EAGAIN: the caller must
+ * hold every block's lock to collect them).
  */
 static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
 				u64 iova, u64 last,
 				struct vpudom_session *owner,
-				unsigned long locked, unsigned long *spans,
-				struct list_head *dead)
+				unsigned long locked, struct list_head *dead)
 {
 	struct vpudom_ctx *ctx = vd->ctx[block];
 	struct vpudom_mapping *m;
+	unsigned long spans = 0;
 	void *entry;
 
 	MA_STATE(mas, &ctx->iova.mt, iova, iova);
 
 	lockdep_assert_held(&ctx->lock);
-	*spans = 0;
 	mas_for_each(&mas, entry, last) {
 		if (vpudom_iova_is_hole(entry))
 			continue;
@@ -293,11 +292,11 @@ static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
 			continue;
 		if (m->iova < iova || m->iova + m->size - 1 > last)
 			return -EINVAL;
-		*spans |= m->blocks;
+		spans |= m->blocks;
 	}
-	if (!*spans)
+	if (!spans)
 		return -ENOENT;
-	if (*spans & ~locked)
+	if (spans & ~locked)
 		return -EAGAIN;
 	mas_set(&mas, iova);
 	mas_for_each(&mas, entry, last) {
@@ -355,7 +354,7 @@ static void vpudom_collect_all(struct vpudom *vd, unsigned long blocks,
 s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 		       u64 length, struct vpudom_session *owner)
 {
-	unsigned long locked = BIT(block), spans;
+	unsigned long locked = BIT(block);
 	LIST_HEAD(dead);
 	s64 ret;
 
@@ -369,13 +368,13 @@ s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 	 */
 	vpudom_lock_blocks(vd, locked);
 	ret = vpudom_collect_range(vd, block, iova, iova + length - 1, owner,
-				   locked, &spans, &dead);
+				   locked, &dead);
 	if (ret == -EAGAIN) {
 		vpudom_unlock_blocks(vd, locked);
 		locked = vpudom_all_blocks(vd);
 		vpudom_lock_blocks(vd, locked);
 		ret = vpudom_collect_range(vd, block, iova, iova + length - 1,
-					   owner, locked, &spans, &dead);
+					   owner, locked, &dead);
 	}
 	if (!ret)
 		ret = vpudom_unmap_list(vd, &dead);

@@ -430,7 +430,7 @@ static void *user_buf(unsigned long long len, bool thp, void **base,
 	return a;
 }
 
-/* Bytes of [@va, @va + @len) backed by huge pages, from smaps. */
+/* Bytes of the mapping that holds @va backed by huge pages, from smaps. */
 static long long thp_backed(void *va)
 {
 	unsigned long lo, hi, target = (uintptr_t)va;
