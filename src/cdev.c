@@ -357,7 +357,7 @@ static const struct file_operations vpudom_fops = {
 	.release = vpudom_fops_release,
 	.unlocked_ioctl = vpudom_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
+	/* No .llseek: stream_open() at open makes the file unseekable. */
 };
 
 /**

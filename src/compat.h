@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Differences between the kernels vpudom builds against, in one place.
- * Verified on 6.1; each shim names the upstream change it covers.
+ * Each shim names the upstream change it covers.  `make check` compiles
+ * every branch: the 6.1 side with Debian 12's 6.1, the newer side with the
+ * 6.12 LTS and Debian 13's 7.x (the 6.13 namespace change only with 7.x).
  */
 #ifndef _VPUDOM_COMPAT_H
 #define _VPUDOM_COMPAT_H
@@ -60,33 +62,24 @@ static inline ssize_t vpudom_iommu_map_sg(struct iommu_domain *domain,
 }
 
 /*
- * 6.3, "platform: Provide a remove callback that returns no value", added
- * .remove_new; 6.11, "platform: Make platform_driver::remove() return
- * void", made .remove itself void.  Drivers write a void remove function
- * and name it with VPUDOM_PLATFORM_REMOVE().
+ * 6.11, "platform: Make platform_driver::remove() return void": before it,
+ * .remove returns int (6.3-6.10 also offer .remove_new; the int callback,
+ * which every kernel before 6.11 has, serves them all).  Drivers write a
+ * void remove function and name it with VPUDOM_PLATFORM_REMOVE();
+ * VPUDOM_REMOVE_WRAPPER() wraps it where an int is wanted and expands to
+ * nothing elsewhere.
  */
 #if VPUDOM_KERNEL_SINCE(6, 11, 0)
 #define VPUDOM_PLATFORM_REMOVE(fn)	.remove = fn
-#elif VPUDOM_KERNEL_SINCE(6, 3, 0)
-#define VPUDOM_PLATFORM_REMOVE(fn)	.remove_new = fn
+#define VPUDOM_REMOVE_WRAPPER(fn)
 #else
-#define VPUDOM_DEFINE_PLATFORM_REMOVE_INT
 #define VPUDOM_PLATFORM_REMOVE(fn)	.remove = fn##_int
-#endif
-
-/*
- * Wraps a void remove function for kernels whose .remove returns int.
- * Expands to nothing where the void callback exists.
- */
-#ifdef VPUDOM_DEFINE_PLATFORM_REMOVE_INT
 #define VPUDOM_REMOVE_WRAPPER(fn)					\
 	static int fn##_int(struct platform_device *pdev)		\
 	{								\
 		fn(pdev);						\
 		return 0;						\
 	}
-#else
-#define VPUDOM_REMOVE_WRAPPER(fn)
 #endif
 
 /*

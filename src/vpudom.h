@@ -175,7 +175,8 @@ struct vpudom {
 	struct device *dev;
 	const struct vpudom_hw_desc *hw;
 	int id;
-	char name[16];
+	/* "vpudom" and the decimal id, whatever its size. */
+	char name[sizeof("vpudom") + 11];
 	struct rw_semaphore rwsem;
 	bool dead;
 	bool registered;
