@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dma-buf memory.  The VPU device itself imports the buffer: it has no
- * IOMMU of its own, so the addresses an exporter maps for it are physical,
- * and those physical pages are what the context domains then map.  A
- * buffer whose addresses are not physical (bounced, or translated by
- * another IOMMU) is refused.  The attachment lives as long as the mapping.
+ * dma-buf memory.  The VPU device itself imports the buffer.  Probe made
+ * sure its DMA addresses are physical (no IOMMU, no dma-ranges shift, a
+ * full mask), so the addresses an exporter maps for it are what the
+ * context domains then map; the pages behind them are never looked at, as
+ * the dma-buf rules require.  An address that is not RAM is refused.  The
+ * attachment lives as long as the mapping.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-direction.h>
@@ -28,8 +29,8 @@ static enum dma_data_direction vpudom_dmabuf_dir(int prot)
 
 /*
  * Build @m->sgt from the part [@offset, @offset + @length) of the
- * attachment's mapping, checking that its addresses are physical pages.
- * With @out NULL, only count the segments.
+ * attachment's mapping, by DMA address only, checking that each address is
+ * RAM.  With @out NULL, only count the segments.
  */
 static int vpudom_dmabuf_walk(struct sg_table *src, u64 offset, u64 length,
 			      struct scatterlist *out, unsigned int *count)
@@ -49,7 +50,7 @@ static int vpudom_dmabuf_walk(struct sg_table *src, u64 offset, u64 length,
 			if (!PAGE_ALIGNED(daddr + from) || !PAGE_ALIGNED(to - from))
 				return -EINVAL;
 			if (!pfn_valid(PHYS_PFN(daddr + from)) ||
-			    (sg_page(sg) && sg_phys(sg) != daddr))
+			    !pfn_valid(PHYS_PFN(daddr + to - 1)))
 				return -EREMOTEIO;
 			if (out) {
 				sg_set_page(out, pfn_to_page(PHYS_PFN(daddr + from)),

@@ -10,7 +10,9 @@
  * registered; when any of them goes, the whole instance goes.
  */
 #include <linux/component.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/of.h>
 #include <linux/of_device.h>
@@ -155,6 +157,34 @@ err_put:
 	return -EINVAL;
 }
 
+/*
+ * The VPU device imports dma-bufs for its blocks, and vpudom maps the DMA
+ * addresses exporters give it into the blocks' domains: importers may not
+ * look at the pages behind a dma-buf (CONFIG_DMABUF_DEBUG scrambles them).
+ * That is only right while the VPU device's DMA addresses are physical: no
+ * IOMMU translates it, no dma-ranges shifts it, and with a full mask
+ * nothing is bounced.
+ */
+static int vpudom_vpu_check_dma(struct device *dev)
+{
+	const struct bus_dma_region *r;
+	int ret;
+
+	if (device_iommu_mapped(dev))
+		return dev_err_probe(dev, -EINVAL,
+				     "the VPU node itself is behind an IOMMU; its streams belong in the context nodes\n");
+	for (r = dev->dma_range_map; r && r->size; r++) {
+		if (r->dma_start != r->cpu_start)
+			return dev_err_probe(dev, -EINVAL,
+					     "dma-ranges shift the VPU's DMA addresses (%pad for %pa); they must be physical\n",
+					     &r->dma_start, &r->cpu_start);
+	}
+	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret)
+		return dev_err_probe(dev, ret, "cannot set a 64-bit DMA mask\n");
+	return 0;
+}
+
 static int vpudom_vpu_probe(struct platform_device *pdev)
 {
 	struct component_match *match = NULL;
@@ -166,12 +196,7 @@ static int vpudom_vpu_probe(struct platform_device *pdev)
 	if (!vpu)
 		return -ENOMEM;
 	vpu->hw = of_device_get_match_data(dev);
-	/*
-	 * The VPU device imports dma-bufs for its blocks.  It has no IOMMU,
-	 * so the addresses exporters give it are physical, and with a full
-	 * mask they are never bounced.
-	 */
-	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	ret = vpudom_vpu_check_dma(dev);
 	if (ret)
 		return ret;
 	ret = vpudom_vpu_check_topology(dev, vpu->hw, &match);

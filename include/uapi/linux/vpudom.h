@@ -66,8 +66,8 @@
  *              parameter max_mappings)
  * ENOENT       unmap: no mapping of this session in the range
  * EBADF        map of a dma-buf: the fd is not a dma-buf
- * EREMOTEIO    map of a dma-buf: the exporter gave addresses that are not
- *              physical for the VPU
+ * EREMOTEIO    map of a dma-buf: the exporter gave the VPU an address that
+ *              is not RAM
  * ============ =========================================================
  */
 
@@ -208,8 +208,9 @@ struct vpudom_map_user {
  * @iova: in, with VPUDOM_MAP_FIXED_IOVA: the IOVA to use; out: the IOVA used
  *
  * Attaches the VPU to the dma-buf for as long as the mapping lives.  The VPU
- * itself has no IOMMU, so the addresses the exporter gives it are physical;
- * a buffer whose addresses are not is refused (EREMOTEIO).
+ * device's DMA addresses are physical (probe refuses a VPU node behind an
+ * IOMMU or shifted by dma-ranges), so the addresses the exporter gives it
+ * are mapped as they are; one that is not RAM is refused (EREMOTEIO).
  */
 struct vpudom_map_dmabuf {
 	__u32 size;
