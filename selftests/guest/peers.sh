@@ -22,13 +22,14 @@ edu_devices() {
 	done
 }
 
-# Load VFIO: the Debian package's modules if they were packed in, else the
-# kernel has it built in.
+# Load VFIO: the kernel package's modules, in the order the host read from
+# its modules.dep (vfio.order; empty where the kernel has VFIO built in).
 vfio_load() {
 	local m
 
-	for m in vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci; do
-		[ -e "$L/$m.ko" ] && { insmod "$L/$m.ko" || return 1; }
+	for m in $(cat $L/vfio.order 2>/dev/null); do
+		grep -q "^$(echo "$m" | tr - _) " /proc/modules && continue
+		insmod "$L/$m.ko" || return 1
 	done
 	echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
 }
@@ -36,8 +37,8 @@ vfio_load() {
 vfio_unload() {
 	local m
 
-	for m in vfio-pci vfio-pci-core vfio_virqfd vfio_iommu_type1 vfio; do
-		[ -e "$L/$m.ko" ] && rmmod "$m"
+	for m in $(sed -n '1!G;h;$p' $L/vfio.order 2>/dev/null); do
+		grep -q "^$(echo "$m" | tr - _) " /proc/modules && { rmmod "$m" || return 1; }
 	done
 	return 0
 }

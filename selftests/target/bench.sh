@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# `make bench`: boot Debian's arm64 kernel with vpudom, the bench module and
+# `make bench`: boot a Debian arm64 kernel (VPUDOM_KERNEL, default 6.1) with vpudom, the bench module and
 # VFIO from the Debian package; run the benchmark in the guest and print
 # its table (kept in $WORK/bench.txt, console in $WORK/bench.log).
 #   VPUDOM_BENCH_REPS=N    repetitions per row (default 7, at most 9)
@@ -9,17 +9,23 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-vpudom_setup
-build=$(vpudom_build stock "$STOCK_KDIR" "$VPUDOM_TOP/selftests/bench")
-vpudom_build_tests "$build/progs"
-vpudom_dtb vpudom-virt.dts "$WORK/bench.dtb"
-mapfile -t vfio < <(vpudom_vfio_modules)
+die() { echo "make bench: $*" >&2; exit 1; }
+
+vpudom_setup "${VPUDOM_KERNEL:-6.1}" || die "setup failed (see the setup: lines above)"
+build=$(vpudom_build bench-$KNAME "$KDIR" "$VPUDOM_TOP/selftests/bench" 2>/dev/null) ||
+	die "building vpudom for $ABI failed; log: $WORK/build-bench-$KNAME/build.log"
+vpudom_build_tests "$build/progs" 2>/dev/null ||
+	die "building the test programs failed; log: $build/progs/build.log"
+vpudom_dtb vpudom-virt.dts "$WORK/bench.dtb" 2>"$WORK/bench-dtb.log" ||
+	die "making the device tree failed; log: $WORK/bench-dtb.log"
+mapfile -t vfio < <(vpudom_vfio_modules "$build")
 vpudom_initramfs "$WORK/bench.cpio.gz" bench "$build/vpudom.ko" \
-	"$build/bench/vpudom_bench.ko" "$build/progs/vpudom_bench" "${vfio[@]}"
+	"$build/bench/vpudom_bench.ko" "$build/progs/vpudom_bench" "${vfio[@]}" \
+	"$build/vfio.order" || die "packing the initramfs failed"
 append="loglevel=4 vpudom_bench_reps=${VPUDOM_BENCH_REPS:-7}"
 [ -n "${VPUDOM_BENCH_QUICK:-}" ] && append="$append vpudom_bench_quick=1"
 echo "Booting $ABI on QEMU virt (SMMUv3) for the benchmark; this takes a few minutes..."
-vpudom_boot "$STOCK_IMAGE" "$WORK/bench.dtb" "$WORK/bench.cpio.gz" \
+vpudom_boot "$IMAGE" "$WORK/bench.dtb" "$WORK/bench.cpio.gz" \
 	"$WORK/bench.log" 1800 "$append" >/dev/null || true
 sed -n 's/\r$//; /^vpudom-bench: begin/,/^vpudom-bench: end/p' "$WORK/bench.log" |
 	sed '1d;$d' | grep -Ev '^\[ *[0-9]+\.[0-9]+\]' > "$WORK/bench.txt" || true

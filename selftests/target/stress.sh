@@ -1,20 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# `make stress`: the concurrency stress on the debug kernel for
+# `make stress`: the concurrency stress on the debug kernel (VPUDOM_KERNEL:
+# 6.1, the default, or 6.12) for
 # VPUDOM_STRESS_SECONDS (default 600), unbinding and rebinding the VPU all
 # along, then the leak checks and the kernel log scan.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 seconds=${VPUDOM_STRESS_SECONDS:-600}
-vpudom_setup
-vpudom_debug_kernel
-build=$(vpudom_build stress "$DEBUG_KDIR")
-vpudom_build_tests "$build/progs"
-vpudom_dtb vpudom-virt.dts "$WORK/stress.dtb"
+die() { echo "make stress: $*" >&2; exit 1; }
+
+vpudom_setup "${VPUDOM_KERNEL:-6.1}" || die "setup failed (see the setup: lines above)"
+vpudom_debug_kernel || die "the debug kernel did not build (see above)"
+build=$(vpudom_build stress-$KNAME "$DEBUG_KDIR" 2>/dev/null) ||
+	die "building vpudom for the debug kernel failed; log: $WORK/build-stress-$KNAME/build.log"
+vpudom_build_tests "$build/progs" 2>/dev/null ||
+	die "building the test programs failed; log: $build/progs/build.log"
+vpudom_dtb vpudom-virt.dts "$WORK/stress.dtb" 2>"$WORK/stress-dtb.log" ||
+	die "making the device tree failed; log: $WORK/stress-dtb.log"
 vpudom_initramfs "$WORK/stress.cpio.gz" stress "$build/vpudom.ko" \
-	"$build/progs/vpudom_stress"
+	"$build/progs/vpudom_stress" || die "packing the initramfs failed"
 echo "Stressing vpudom on the debug kernel for $seconds s..."
 vpudom_boot "$DEBUG_IMAGE" "$WORK/stress.dtb" "$WORK/stress.cpio.gz" \
 	"$WORK/stress.log" $((seconds + 600)) \

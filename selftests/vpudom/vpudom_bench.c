@@ -137,7 +137,7 @@ static double spread(const struct samples *s)
 static const char *fmt_us(char *buf, const struct samples *s)
 {
 	if (!s->n)
-		return strcpy(buf, "n/a");
+		return memcpy(buf, "n/a", sizeof("n/a"));
 	sprintf(buf, "%.2f (%.0f%%)", median(s) / 1e3, spread(s));
 	return buf;
 }
@@ -146,7 +146,7 @@ static const char *fmt_ratio(char *buf, const struct samples *a,
 			     const struct samples *b)
 {
 	if (!a->n || !b->n || median(b) <= 0)
-		return strcpy(buf, "n/a");
+		return memcpy(buf, "n/a", sizeof("n/a"));
 	sprintf(buf, "%.2fx", median(a) / median(b));
 	return buf;
 }

@@ -63,7 +63,7 @@ static int edu_demo(const char *dev)
 		return 1;
 	}
 	b = a + 4096;
-	strcpy(a, msg);
+	memcpy(a, msg, strlen(msg) + 1);
 	if (map(fd, VPUDOM_MAP_READ, a, &src) ||
 	    map(fd, VPUDOM_MAP_WRITE, b, &dst))
 		return 1;
