@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * vpudom tracepoints: every map, unmap and fault, with the instance, the
- * blocks and the IOVA range.
+ * blocks and the IOVA range.  Formats: docs/ABI/trace-vpudom.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vpudom
@@ -9,7 +9,26 @@
 #if !defined(_VPUDOM_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _VPUDOM_TRACE_H
 
+#include <linux/iommu.h>
 #include <linux/tracepoint.h>
+
+#include "vpudom.h"
+
+/* Let user-space tools decode the sources by name too. */
+TRACE_DEFINE_ENUM(VPUDOM_SRC_KERNEL);
+TRACE_DEFINE_ENUM(VPUDOM_SRC_USER);
+TRACE_DEFINE_ENUM(VPUDOM_SRC_DMABUF);
+
+#define vpudom_show_prot(prot)						\
+	__print_flags(prot, "|", { IOMMU_READ, "READ" },		\
+		      { IOMMU_WRITE, "WRITE" }, { IOMMU_CACHE, "CACHE" }, \
+		      { IOMMU_NOEXEC, "NOEXEC" }, { IOMMU_MMIO, "MMIO" },	\
+		      { IOMMU_PRIV, "PRIV" })
+
+#define vpudom_show_source(source)					\
+	__print_symbolic(source, { VPUDOM_SRC_KERNEL, "kernel" },	\
+			 { VPUDOM_SRC_USER, "user" },			\
+			 { VPUDOM_SRC_DMABUF, "dma-buf" })
 
 TRACE_EVENT(vpudom_map,
 	    TP_PROTO(int id, unsigned long blocks, u64 iova, u64 size,
@@ -27,9 +46,10 @@ TRACE_EVENT(vpudom_map,
 			   __entry->size = size;
 			   __entry->prot = prot;
 			   __entry->source = source;),
-	    TP_printk("vpudom%d blocks=%#lx iova=%#llx size=%#llx prot=%#x source=%d",
+	    TP_printk("vpudom%d blocks=%#lx iova=%#llx size=%#llx prot=%s source=%s",
 		      __entry->id, __entry->blocks, __entry->iova,
-		      __entry->size, __entry->prot, __entry->source)
+		      __entry->size, vpudom_show_prot(__entry->prot),
+		      vpudom_show_source(__entry->source))
 );
 
 TRACE_EVENT(vpudom_unmap,
