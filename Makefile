@@ -9,6 +9,10 @@
 #                             works too)
 #   make modules_install [INSTALL_MOD_PATH=<root>]
 #   make clean                remove what a build left; fetches nothing
+#   make vpudomctl [CC=...]   the command-line tool (user space)
+#   make install [DESTDIR=<root>] [PREFIX=/usr/local]
+#                             vpudomctl and the uAPI header, for a board's
+#                             root file system
 #
 # The emulated target (Debian's arm64 kernels in QEMU, fetched into
 # $(VPUDOM_CACHE) on first use):
@@ -46,7 +50,20 @@ clean:
 	find $(CURDIR) \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.o.d' \) \
 		-not -path '*/.git/*' -delete
-	rm -f Module.symvers modules.order selftests/vpudom/vpudom_test
+	rm -f Module.symvers modules.order selftests/vpudom/vpudom_test vpudomctl
+
+# vpudomctl needs only the C library and the uAPI header.
+VPUDOMCTL ?= vpudomctl
+PREFIX ?= /usr/local
+
+vpudomctl:
+	$(CC) -O2 -Wall -Wextra $(CFLAGS) -I$(CURDIR)/include/uapi \
+		-o $(VPUDOMCTL) $(CURDIR)/src/tools/vpudomctl.c $(LDFLAGS)
+
+install: vpudomctl
+	install -D -m 0755 $(VPUDOMCTL) $(DESTDIR)$(PREFIX)/bin/vpudomctl
+	install -D -m 0644 include/uapi/linux/vpudom.h \
+		$(DESTDIR)$(PREFIX)/include/linux/vpudom.h
 
 run:
 	bash selftests/target/run.sh
@@ -63,4 +80,5 @@ stress:
 bench:
 	bash selftests/target/bench.sh
 
-.PHONY: all modules modules_install clean run check fresh stress bench
+.PHONY: all modules modules_install clean vpudomctl install run check fresh \
+	stress bench

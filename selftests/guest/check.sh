@@ -6,6 +6,7 @@
 . /lib/vpudom/health.sh
 . /lib/vpudom/core.sh
 . /lib/vpudom/kunit.sh
+. /lib/vpudom/ctl.sh
 . /lib/vpudom/uapi.sh
 . /lib/vpudom/edu.sh
 . /lib/vpudom/failnth.sh
@@ -15,7 +16,12 @@
 health_start
 core_probe
 core_topology
+ctl_faults_start
 kunit_run
+ctl_faults_check
+ctl_list
+ctl_map
+ctl_trace
 uapi_run
 edu_run
 failnth_run

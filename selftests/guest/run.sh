@@ -19,6 +19,9 @@ for inst in "$D"/vpudom*/; do
 	done
 done
 echo
+echo "==== vpudomctl list: the same, through the uAPI ===="
+$L/vpudomctl list || exit 1
+echo
 echo "==== the uAPI: map one buffer into two blocks ===="
 $L/vpudom_demo || exit 1
 echo

@@ -112,12 +112,13 @@ vpudom_build_diagnostics() {
 }
 
 # vpudom_build_tests <out dir>: the static arm64 test programs, with the
-# kselftest harness of the base kernel's source.
+# kselftest harness of the base kernel's source, and vpudomctl.
 vpudom_build_tests() {
 	mkdir -p "$1"
-	make -s -C "$VPUDOM_TOP/selftests/vpudom" OUTPUT="$1" CC=${CROSS}gcc \
-		LDFLAGS=-static KSELFTEST_DIR="$BASE_KSRC/tools/testing/selftests" \
-		>"$1/build.log" 2>&1 || {
+	{ make -s -C "$VPUDOM_TOP/selftests/vpudom" OUTPUT="$1" CC=${CROSS}gcc \
+		LDFLAGS=-static KSELFTEST_DIR="$BASE_KSRC/tools/testing/selftests" &&
+	  make -s -C "$VPUDOM_TOP" vpudomctl VPUDOMCTL="$1/vpudomctl" \
+		CC=${CROSS}gcc LDFLAGS=-static; } >"$1/build.log" 2>&1 || {
 		cat "$1/build.log" >&2
 		return 1
 	}

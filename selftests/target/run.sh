@@ -17,7 +17,8 @@ vpudom_build_tests "$build/progs" 2>/dev/null ||
 vpudom_dtb vpudom-virt.dts "$WORK/run.dtb" 2>"$WORK/run-dtb.log" ||
 	die "making the device tree failed; log: $WORK/run-dtb.log"
 vpudom_initramfs "$WORK/run.cpio.gz" run "$build/vpudom.ko" \
-	"$build/edu/vpudom_edu.ko" "$build/progs/vpudom_demo" ||
+	"$build/edu/vpudom_edu.ko" "$build/progs/vpudom_demo" \
+	"$build/progs/vpudomctl" ||
 	die "packing the initramfs failed"
 echo "Booting $ABI on QEMU virt (SMMUv3) with vpudom..."
 vpudom_boot "$IMAGE" "$WORK/run.dtb" "$WORK/run.cpio.gz" \
