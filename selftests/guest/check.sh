@@ -22,6 +22,7 @@ ctl_faults_check
 ctl_list
 ctl_map
 ctl_trace
+uapi_example_run
 uapi_run
 edu_run
 failnth_run

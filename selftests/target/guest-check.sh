@@ -65,7 +65,7 @@ if ! vpudom_build_tests "$build/progs" 2>"$WORK/build-$stage.err"; then
 	exit 1
 fi
 files=("$build/vpudom.ko" "$build/edu/vpudom_edu.ko" "$build/progs/vpudom_test"
-	"$build/progs/vpudom_demo" "$build/progs/vpudomctl"
+	"$build/progs/vpudom_demo" "$build/progs/vpudomctl" "$build/progs/uapi_example"
 	"$build/progs/edu_test"
 	"$build/progs/vpudom_fail_nth" "$build/progs/vpudom_stress"
 	"$build/bench/vpudom_bench.ko" "$build/progs/vpudom_bench")
