@@ -11,6 +11,10 @@ set -euo pipefail
 seconds=${VPUDOM_STRESS_SECONDS:-600}
 die() { echo "make stress: $*" >&2; exit 1; }
 
+case " $VPUDOM_DEBUG_KERNELS " in
+*" ${VPUDOM_KERNEL:-6.1} "*) ;;
+*) die "no debug kernel for ${VPUDOM_KERNEL} (VPUDOM_KERNEL: one of $VPUDOM_DEBUG_KERNELS)" ;;
+esac
 vpudom_setup "${VPUDOM_KERNEL:-6.1}" || die "setup failed (see the setup: lines above)"
 vpudom_debug_kernel || die "the debug kernel did not build (see above)"
 build=$(vpudom_build stress-$KNAME "$DEBUG_KDIR" 2>/dev/null) ||
