@@ -9,23 +9,17 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-die() { echo "make bench: $*" >&2; exit 1; }
-
-vpudom_setup "${VPUDOM_KERNEL:-6.1}" || die "setup failed (see the setup: lines above)"
-build=$(vpudom_build bench-$KNAME "$KDIR" "$VPUDOM_TOP/selftests/bench" 2>/dev/null) ||
-	die "building vpudom for $ABI failed; log: $WORK/build-bench-$KNAME/build.log"
-vpudom_build_tests "$build/progs" 2>/dev/null ||
-	die "building the test programs failed; log: $build/progs/build.log"
-vpudom_dtb vpudom-virt.dts "$WORK/bench.dtb" 2>"$WORK/bench-dtb.log" ||
-	die "making the device tree failed; log: $WORK/bench-dtb.log"
-mapfile -t vfio < <(vpudom_vfio_modules "$build")
-vpudom_initramfs "$WORK/bench.cpio.gz" bench "$build/vpudom.ko" \
-	"$build/bench/vpudom_bench.ko" "$build/progs/vpudom_bench" "${vfio[@]}" \
-	"$build/vfio.order" || die "packing the initramfs failed"
+VPUDOM_CMD="make bench"
+vpudom_setup "${VPUDOM_KERNEL:-6.1}" || vpudom_die "setup failed (see the setup: lines above)"
+vpudom_prepare bench-$KNAME "$KDIR" vpudom-virt.dts "$VPUDOM_TOP/selftests/bench"
+mapfile -t vfio < <(vpudom_vfio_modules "$BUILD")
+vpudom_initramfs "$WORK/bench.cpio.gz" bench "$BUILD/vpudom.ko" \
+	"$BUILD/bench/vpudom_bench.ko" "$BUILD/progs/vpudom_bench" "${vfio[@]}" \
+	"$BUILD/vfio.order" || vpudom_die "packing the initramfs failed"
 append="loglevel=4 vpudom_bench_reps=${VPUDOM_BENCH_REPS:-7}"
 [ -n "${VPUDOM_BENCH_QUICK:-}" ] && append="$append vpudom_bench_quick=1"
 echo "Booting $ABI on QEMU virt (SMMUv3) for the benchmark; this takes a few minutes..."
-vpudom_boot "$IMAGE" "$WORK/bench.dtb" "$WORK/bench.cpio.gz" \
+vpudom_boot "$IMAGE" "$DTB" "$WORK/bench.cpio.gz" \
 	"$WORK/bench.log" 1800 "$append" >/dev/null || true
 sed -n 's/\r$//; /^vpudom-bench: begin/,/^vpudom-bench: end/p' "$WORK/bench.log" |
 	sed '1d;$d' | grep -Ev '^\[ *[0-9]+\.[0-9]+\]' > "$WORK/bench.txt" || true

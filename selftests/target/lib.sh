@@ -111,6 +111,28 @@ vpudom_build_diagnostics() {
 		grep -E 'warning|error|sparse|note:' | grep -v 'Skipping BTF' || true
 }
 
+# For make run, bench and stress: any failure ends the command with one
+# line naming what failed and where its log is.  VPUDOM_CMD names it.
+vpudom_die() {
+	echo "${VPUDOM_CMD:-vpudom}: $*" >&2
+	exit 1
+}
+
+# vpudom_prepare <name> <kernel build dir> <dts> [extra module dirs...]:
+# vpudom and the extra modules for the kernel, the guest programs and the
+# board's DT; sets BUILD and DTB.
+vpudom_prepare() {
+	local name=$1 kdir=$2 dts=$3
+	shift 3
+	BUILD=$(vpudom_build "$name" "$kdir" "$@" 2>"$WORK/build-$name.err") ||
+		vpudom_die "building vpudom for $ABI failed; log: $WORK/build-$name.err"
+	vpudom_build_tests "$BUILD/progs" 2>/dev/null ||
+		vpudom_die "building the guest programs failed; log: $BUILD/progs/build.log"
+	DTB=$WORK/$name.dtb
+	vpudom_dtb "$dts" "$DTB" 2>"$WORK/$name-dtb.log" ||
+		vpudom_die "making the device tree failed; log: $WORK/$name-dtb.log"
+}
+
 # vpudom_build_tests <out dir>: the static arm64 test programs, with the
 # kselftest harness of the base kernel's source, and vpudomctl.
 vpudom_build_tests() {

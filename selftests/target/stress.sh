@@ -9,24 +9,18 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 seconds=${VPUDOM_STRESS_SECONDS:-600}
-die() { echo "make stress: $*" >&2; exit 1; }
-
+VPUDOM_CMD="make stress"
 case " $VPUDOM_DEBUG_KERNELS " in
 *" ${VPUDOM_KERNEL:-6.1} "*) ;;
-*) die "no debug kernel for ${VPUDOM_KERNEL} (VPUDOM_KERNEL: one of $VPUDOM_DEBUG_KERNELS)" ;;
+*) vpudom_die "no debug kernel for ${VPUDOM_KERNEL} (VPUDOM_KERNEL: one of $VPUDOM_DEBUG_KERNELS)" ;;
 esac
-vpudom_setup "${VPUDOM_KERNEL:-6.1}" || die "setup failed (see the setup: lines above)"
-vpudom_debug_kernel || die "the debug kernel did not build (see above)"
-build=$(vpudom_build stress-$KNAME "$DEBUG_KDIR" 2>/dev/null) ||
-	die "building vpudom for the debug kernel failed; log: $WORK/build-stress-$KNAME/build.log"
-vpudom_build_tests "$build/progs" 2>/dev/null ||
-	die "building the test programs failed; log: $build/progs/build.log"
-vpudom_dtb vpudom-virt.dts "$WORK/stress.dtb" 2>"$WORK/stress-dtb.log" ||
-	die "making the device tree failed; log: $WORK/stress-dtb.log"
-vpudom_initramfs "$WORK/stress.cpio.gz" stress "$build/vpudom.ko" \
-	"$build/progs/vpudom_stress" || die "packing the initramfs failed"
+vpudom_setup "${VPUDOM_KERNEL:-6.1}" || vpudom_die "setup failed (see the setup: lines above)"
+vpudom_debug_kernel || vpudom_die "the debug kernel did not build (see above)"
+vpudom_prepare stress-$KNAME "$DEBUG_KDIR" vpudom-virt.dts
+vpudom_initramfs "$WORK/stress.cpio.gz" stress "$BUILD/vpudom.ko" \
+	"$BUILD/progs/vpudom_stress" || vpudom_die "packing the initramfs failed"
 echo "Stressing vpudom on the debug kernel for $seconds s..."
-vpudom_boot "$DEBUG_IMAGE" "$WORK/stress.dtb" "$WORK/stress.cpio.gz" \
+vpudom_boot "$DEBUG_IMAGE" "$DTB" "$WORK/stress.cpio.gz" \
 	"$WORK/stress.log" $((seconds + 600)) \
 	"loglevel=4 vpudom_stress_seconds=$seconds" >/dev/null || true
 sed -n 's/\r$//; s/^vpudom-tap: //p' "$WORK/stress.log"
