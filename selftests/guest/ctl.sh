@@ -58,14 +58,12 @@ ctl_map() {
 	inst=$(ref_instance)
 	dev=/dev/$(basename "$inst")
 	dd if=/dev/urandom of=/tmp/ctl.bin bs=4096 count=5 2>/dev/null
-	if out=$($CTL -d "$dev" map -b 0x6 /tmp/ctl.bin 2>&1) &&
-	   echo "$out" | grep -q '^mapped /tmp/ctl.bin (20480 bytes) at IOVA 0x[0-9a-f]* in blocks 0x6$' &&
-	   echo "$out" | grep -Eq '^debugfs block1: 0x[0-9a-f]+ .* r- +0x0006 +user +[0-9]+/vpudomctl$' &&
-	   echo "$out" | grep -q '^unmapped 20480 bytes$'; then
-		ok "vpudomctl map: a file into blocks 1 and 2, shown with its owner, unmapped"
-	else
-		not_ok "vpudomctl map: a file into blocks 1 and 2, shown with its owner, unmapped" "$out"
-	fi
+	out=$($CTL -d "$dev" map -b 0x6 /tmp/ctl.bin 2>&1)
+	expect_lines "vpudomctl map: a file into blocks 1 and 2, shown with its owner, unmapped" \
+		$? "$out" \
+		'^mapped /tmp/ctl.bin \(20480 bytes\) at IOVA 0x[0-9a-f]+ in blocks 0x6$' \
+		'^debugfs block1: 0x[0-9a-f]+ .* r- +0x0006 +user +[0-9]+/vpudomctl$' \
+		'^unmapped 20480 bytes$'
 	# While a mapping is held, `mappings` shows it with its owner.
 	$CTL -d "$dev" map -b 0x1 -t 4 /tmp/ctl.bin > /tmp/ctl.held 2>&1 &
 	sleep 2
@@ -77,14 +75,12 @@ ctl_map() {
 		skip "vpudomctl map-dmabuf: a dma-buf made of a file" "no udmabuf in this kernel"
 		return
 	fi
-	if out=$($CTL -d "$dev" map-dmabuf -b 0x1 /tmp/ctl.bin 2>&1) &&
-	   echo "$out" | grep -q '^mapped /tmp/ctl.bin (20480 bytes, dma-buf) at IOVA' &&
-	   echo "$out" | grep -Eq '^debugfs block0: 0x[0-9a-f]+ .* rw +0x0001 +dma-buf +[0-9]+/vpudomctl$' &&
-	   echo "$out" | grep -q '^unmapped 20480 bytes$'; then
-		ok "vpudomctl map-dmabuf: a dma-buf made of a file, shown with its owner"
-	else
-		not_ok "vpudomctl map-dmabuf: a dma-buf made of a file, shown with its owner" "$out"
-	fi
+	out=$($CTL -d "$dev" map-dmabuf -b 0x1 /tmp/ctl.bin 2>&1)
+	expect_lines "vpudomctl map-dmabuf: a dma-buf made of a file, shown with its owner" \
+		$? "$out" \
+		'^mapped /tmp/ctl.bin \(20480 bytes, dma-buf\) at IOVA 0x[0-9a-f]+ in blocks 0x1$' \
+		'^debugfs block0: 0x[0-9a-f]+ .* rw +0x0001 +dma-buf +[0-9]+/vpudomctl$' \
+		'^unmapped 20480 bytes$'
 }
 
 # ctl_faults_start / ctl_faults_check around something that reports a

@@ -58,6 +58,25 @@ same() {
 	fi
 }
 
+# expect_lines <description> <exit status> <output> <ERE>...: ok if the
+# command exited 0 and every ERE matches a line of its output.
+expect_lines() {
+	local desc=$1 why=$2 out=$3 p
+	shift 3
+	[ "$why" = 0 ] || why="exit status $why"
+	if [ "$why" = 0 ]; then
+		for p in "$@"; do
+			printf '%s\n' "$out" | grep -Eq "$p" ||
+				{ why="no line matches $p"; break; }
+		done
+	fi
+	if [ "$why" = 0 ]; then
+		ok "$desc"
+	else
+		not_ok "$desc" "$why" "$out"
+	fi
+}
+
 tap_plan() {
 	tap "1..$tap_n"
 }

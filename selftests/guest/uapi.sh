@@ -55,12 +55,10 @@ uapi_example_run() {
 	local dev out
 
 	dev=/dev/$(basename "$(ref_instance)")
-	if out=$(/lib/vpudom/uapi_example "$dev" 2>&1) &&
-	   echo "$out" | grep -qx 'block 1 block1 stream 0x1901: 0x1000-0x7ffffff 0x8100000-0xdabfffff' &&
-	   echo "$out" | grep -qx 'mapped 1048576 bytes at IOVA 0x1000000 in blocks 1 and 2' &&
-	   echo "$out" | grep -qx 'unmapped 1048576 bytes'; then
-		ok "docs/uapi.md: the worked example compiles, runs and prints what the guide says"
-	else
-		not_ok "docs/uapi.md: the worked example compiles, runs and prints what the guide says" "$out"
-	fi
+	out=$(/lib/vpudom/uapi_example "$dev" 2>&1)
+	expect_lines "docs/uapi.md: the worked example compiles, runs and prints what the guide says" \
+		$? "$out" \
+		'^block 1 block1 stream 0x1901: 0x1000-0x7ffffff 0x8100000-0xdabfffff$' \
+		'^mapped 1048576 bytes at IOVA 0x1000000 in blocks 1 and 2$' \
+		'^unmapped 1048576 bytes$'
 }
