@@ -118,8 +118,13 @@ static int vpudom_vpu_check_topology(struct device *dev,
 	int n;
 
 	for_each_available_child_of_node(dev->of_node, child) {
-		if (!of_match_node(vpudom_ctx_of_match, child))
+		if (!of_match_node(vpudom_ctx_of_match, child)) {
+			/* A stream with a mistyped compatible: say so. */
+			if (of_find_property(child, "iommus", NULL))
+				dev_warn(dev, "%pOF: has a stream but is no context: compatible is not %s\n",
+					 child, vpudom_ctx_of_match[0].compatible);
 			continue;
+		}
 		if (of_property_read_u32(child, "reg", &block) ||
 		    block >= hw->nr_blocks) {
 			dev_err(dev, "%pOF: no valid block number in reg (%s has %u blocks)\n",

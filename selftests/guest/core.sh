@@ -87,6 +87,10 @@ core_topology() {
 		grep -q 'vpu-two-streams: /vpu-two-streams/context@1: block block1 has 2 streams' /tmp/dmesg
 	check "stream shared by two contexts refused" \
 		grep -q 'vpu-shared-stream:context@2: block2: not translated by an IOMMU' /tmp/dmesg
+	check "context with a mistyped compatible named" \
+		grep -q 'vpu-mistyped: /vpu-mistyped/context@2: has a stream but is no context: compatible is not vpudom,ref-vpu-context' /tmp/dmesg
+	check "VPU with a mistyped context refused" \
+		grep -q 'vpu-mistyped: block block2 has no context node' /tmp/dmesg
 	check "only the reference VPU is registered" \
 		sh -c "[ \$(ls -d $D/vpudom*/ | wc -l) -eq 1 ]"
 }

@@ -59,6 +59,7 @@ expected_errors() {
 	case $1 in
 	vpudom-virt-test.dts)
 		echo '^vpu-two-streams: context@1:iommus: .* is too long$'
+		echo "^vpu-mistyped: context@2:compatible:0: 'vpudom,ref-vpu-context' was expected$"
 		;;
 	esac
 }
