@@ -50,6 +50,38 @@ perl "$KSRC/scripts/kernel-doc" -none "${cfiles[@]}" > "$out/kdoc.txt" 2>&1
 [ -s "$out/kdoc.txt" ] && st=1 || st=0
 point $st "kernel-doc on every C file" "$out/kdoc.txt"
 
+# Kconfig, for an in-tree build: the kernel's own kconfig, on a minimal
+# tree that sources ours, must offer VPUDOM with every dependency and not
+# without any one of them, and select what vpudom links against.
+kconfig_case() {	# kconfig_case <name> <CONFIG_ lines...>: prints the result
+	local d=$out/kconfig/$1
+	shift
+	mkdir -p "$d"
+	printf '%s\n' "$@" CONFIG_VPUDOM=m > "$d/defconfig"
+	(cd "$out/kconfig" && KCONFIG_CONFIG="$d/.config" srctree="$out/kconfig" \
+		"$KDIR/scripts/kconfig/conf" --defconfig="$d/defconfig" Kconfig) \
+		>"$d/log" 2>&1 || { cat "$d/log"; return; }
+	grep -E '^CONFIG_(VPUDOM|DMA_SHARED_BUFFER)=' "$d/.config" | tr '\n' ' '
+}
+rm -rf "$out/kconfig"
+mkdir -p "$out/kconfig"
+printf '%s\n' 'mainmenu "vpudom Kconfig check"' \
+	'config MODULES' '	def_bool y' '	modules' \
+	'config 64BIT' '	bool "64BIT"' 'config OF' '	bool "OF"' \
+	'config IOMMU_API' '	bool "IOMMU_API"' 'config DMA_SHARED_BUFFER' '	bool' \
+	"source \"$VPUDOM_TOP/Kconfig\"" > "$out/kconfig/Kconfig"
+{
+	echo "all: $(kconfig_case all CONFIG_64BIT=y CONFIG_OF=y CONFIG_IOMMU_API=y)"
+	echo "no OF: $(kconfig_case no-of CONFIG_64BIT=y CONFIG_IOMMU_API=y)"
+	echo "no IOMMU_API: $(kconfig_case no-iommu CONFIG_64BIT=y CONFIG_OF=y)"
+	echo "no 64BIT: $(kconfig_case no-64bit CONFIG_OF=y CONFIG_IOMMU_API=y)"
+} > "$out/kconfig.txt"
+printf '%s\n' "all: CONFIG_DMA_SHARED_BUFFER=y CONFIG_VPUDOM=m " "no OF: " \
+	"no IOMMU_API: " "no 64BIT: " > "$out/kconfig.want"
+cmp -s "$out/kconfig.txt" "$out/kconfig.want"
+point $? "Kconfig: VPUDOM needs IOMMU_API, OF and 64BIT, selects DMA_SHARED_BUFFER" \
+	"$out/kconfig.txt"
+
 "$VPUDOM_TOP/selftests/static/dt-check.sh" "$VPUDOM_TOP" "$out/dt" \
 	"$(vpudom_board_dts "$out")" > "$out/dt.tap"
 dt_st=$?
