@@ -2,6 +2,12 @@
 /*
  * Devicetree frontend: a VPU node with one child node per stream.
  *
+ * Each block's IOVA window is a fact of the silicon: for a VPU the driver
+ * knows (a compatible with a table below) it comes from the table, and a
+ * window the DT gives too (vpudom,iova-window on the context node) must
+ * agree with it; for the generic "vpudom,vpu" every context node gives its
+ * window, so a new SoC needs no code.
+ *
  * The VPU driver checks the topology its node describes, populates the
  * children and waits, as a component aggregate, until every child is bound
  * to the context driver.  The context driver sets driver_managed_dma, so
@@ -40,24 +46,47 @@ static const struct vpudom_hw_desc vpudom_ref_vpu = {
 	.nr_blocks = ARRAY_SIZE(vpudom_ref_vpu_blocks),
 };
 
+/**
+ * struct vpudom_of_vpu - what a VPU compatible implies
+ * @hw: the hardware table, or NULL: every context node gives its window
+ * @context: the compatible of its context nodes
+ */
+struct vpudom_of_vpu {
+	const struct vpudom_hw_desc *hw;
+	const char *context;
+};
+
+static const struct vpudom_of_vpu vpudom_of_ref_vpu = {
+	.hw = &vpudom_ref_vpu,
+	.context = "vpudom,ref-vpu-context",
+};
+
+static const struct vpudom_of_vpu vpudom_of_dt_vpu = {
+	.context = "vpudom,vpu-context",
+};
+
 static const struct of_device_id vpudom_vpu_of_match[] = {
-	{ .compatible = "vpudom,ref-vpu", .data = &vpudom_ref_vpu },
+	{ .compatible = "vpudom,ref-vpu", .data = &vpudom_of_ref_vpu },
+	{ .compatible = "vpudom,vpu", .data = &vpudom_of_dt_vpu },
 	{ }
 };
 MODULE_DEVICE_TABLE(of, vpudom_vpu_of_match);
 
 static const struct of_device_id vpudom_ctx_of_match[] = {
 	{ .compatible = "vpudom,ref-vpu-context" },
+	{ .compatible = "vpudom,vpu-context" },
 	{ }
 };
 MODULE_DEVICE_TABLE(of, vpudom_ctx_of_match);
 
 /**
  * struct vpudom_vpu - state of the VPU driver
- * @hw: the hardware description from the match table
+ * @of: what the VPU's compatible implies
+ * @hw: the hardware description: the table's, or one built from the DT
  * @vd: the instance while the aggregate is bound
  */
 struct vpudom_vpu {
+	const struct vpudom_of_vpu *of;
 	const struct vpudom_hw_desc *hw;
 	struct vpudom *vd;
 };
@@ -104,13 +133,125 @@ static const struct component_master_ops vpudom_vpu_ops = {
 };
 
 /*
+ * The window a context node gives: vpudom,iova-window = /bits/ 64 <first
+ * size>.  Return: 1 and @window, 0 if the node gives none, -EINVAL (and a
+ * message naming the node) if what it gives is not a window.
+ */
+static int vpudom_of_window(struct device *dev, struct device_node *np,
+			    struct vpudom_range *window)
+{
+	u64 cells[2];
+
+	if (!of_find_property(np, "vpudom,iova-window", NULL))
+		return 0;
+	if (of_property_count_u64_elems(np, "vpudom,iova-window") != 2 ||
+	    of_property_read_u64_array(np, "vpudom,iova-window", cells, 2)) {
+		dev_err(dev, "%pOF: vpudom,iova-window must be two 64-bit cells, the first IOVA and the size\n",
+			np);
+		return -EINVAL;
+	}
+	if (!cells[1] || cells[0] + (cells[1] - 1) < cells[0]) {
+		dev_err(dev, "%pOF: vpudom,iova-window %#llx+%#llx is empty or wraps\n",
+			np, cells[0], cells[1]);
+		return -EINVAL;
+	}
+	window->start = cells[0];
+	window->last = cells[0] + (cells[1] - 1);
+	return 1;
+}
+
+/*
+ * The description of a VPU whose context nodes give their windows: one
+ * block per context, named after its number.  Numbers that are missing or
+ * repeated are left to the topology check, which names them.
+ */
+static const struct vpudom_hw_desc *vpudom_of_hw_desc(struct device *dev,
+						      const char *context)
+{
+	struct vpudom_block_desc *blocks;
+	struct vpudom_hw_desc *hw;
+	struct device_node *child;
+	unsigned int nr = 0;
+	u32 block;
+	int ret;
+
+	hw = devm_kzalloc(dev, sizeof(*hw), GFP_KERNEL);
+	blocks = devm_kcalloc(dev, VPUDOM_MAX_BLOCKS, sizeof(*blocks),
+			      GFP_KERNEL);
+	if (!hw || !blocks)
+		return ERR_PTR(-ENOMEM);
+	for_each_available_child_of_node(dev->of_node, child) {
+		if (!of_device_is_compatible(child, context))
+			continue;
+		if (of_property_read_u32(child, "reg", &block) ||
+		    block >= VPUDOM_MAX_BLOCKS) {
+			dev_err(dev, "%pOF: no valid block number in reg (at most %d blocks)\n",
+				child, VPUDOM_MAX_BLOCKS);
+			goto err_put;
+		}
+		ret = vpudom_of_window(dev, child, &blocks[block].window);
+		if (ret <= 0) {
+			if (!ret)
+				dev_err(dev, "%pOF: a context of a %s VPU must give its vpudom,iova-window\n",
+					child, "vpudom,vpu");
+			goto err_put;
+		}
+		blocks[block].name = devm_kasprintf(dev, GFP_KERNEL, "block%u",
+						    block);
+		if (!blocks[block].name) {
+			of_node_put(child);
+			return ERR_PTR(-ENOMEM);
+		}
+		nr = max(nr, block + 1);
+	}
+	if (!nr) {
+		dev_err(dev, "no %s context node\n", context);
+		return ERR_PTR(-EINVAL);
+	}
+	hw->name = "dt";
+	hw->blocks = blocks;
+	hw->nr_blocks = nr;
+	return hw;
+
+err_put:
+	of_node_put(child);
+	return ERR_PTR(-EINVAL);
+}
+
+/*
+ * A window the DT gives for a block of a known VPU must be the table's:
+ * the hardware decides it, and two sources that disagree are a mistake.
+ */
+static int vpudom_of_check_window(struct device *dev, struct device_node *np,
+				  const struct vpudom_hw_desc *hw,
+				  unsigned int block)
+{
+	const struct vpudom_range *table = &hw->blocks[block].window;
+	struct vpudom_range dt;
+	int ret;
+
+	ret = vpudom_of_window(dev, np, &dt);
+	if (ret <= 0)
+		return ret;
+	if (dt.start != table->start || dt.last != table->last) {
+		dev_err(dev, "%pOF: vpudom,iova-window %#llx-%#llx conflicts with block %s of %s, %#llx-%#llx\n",
+			np, dt.start, dt.last, hw->blocks[block].name,
+			hw->name, table->start, table->last);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Check what the node describes before creating any device: every block
- * exactly once, each context with exactly one stream.
+ * exactly once, each context with exactly one stream and, where the DT
+ * gives a window too, the table's.
  */
 static int vpudom_vpu_check_topology(struct device *dev,
-				     const struct vpudom_hw_desc *hw,
+				     const struct vpudom_vpu *vpu,
 				     struct component_match **match)
 {
+	const struct vpudom_hw_desc *hw = vpu->hw;
 	struct device_node *child;
 	unsigned long seen = 0;
 	unsigned int i;
@@ -118,11 +259,11 @@ static int vpudom_vpu_check_topology(struct device *dev,
 	int n;
 
 	for_each_available_child_of_node(dev->of_node, child) {
-		if (!of_match_node(vpudom_ctx_of_match, child)) {
+		if (!of_device_is_compatible(child, vpu->of->context)) {
 			/* A stream with a mistyped compatible: say so. */
 			if (of_find_property(child, "iommus", NULL))
 				dev_warn(dev, "%pOF: has a stream but is no context: compatible is not %s\n",
-					 child, vpudom_ctx_of_match[0].compatible);
+					 child, vpu->of->context);
 			continue;
 		}
 		if (of_property_read_u32(child, "reg", &block) ||
@@ -143,6 +284,8 @@ static int vpudom_vpu_check_topology(struct device *dev,
 				child, hw->blocks[block].name, max(n, 0));
 			goto err_put;
 		}
+		if (vpu->of->hw && vpudom_of_check_window(dev, child, hw, block))
+			goto err_put;
 		seen |= BIT(block);
 		component_match_add_release(dev, match, component_release_of,
 					    component_compare_of,
@@ -200,11 +343,14 @@ static int vpudom_vpu_probe(struct platform_device *pdev)
 	vpu = devm_kzalloc(dev, sizeof(*vpu), GFP_KERNEL);
 	if (!vpu)
 		return -ENOMEM;
-	vpu->hw = of_device_get_match_data(dev);
+	vpu->of = of_device_get_match_data(dev);
+	vpu->hw = vpu->of->hw ?: vpudom_of_hw_desc(dev, vpu->of->context);
+	if (IS_ERR(vpu->hw))
+		return dev_err_probe(dev, PTR_ERR(vpu->hw), "refusing the VPU\n");
 	ret = vpudom_vpu_check_dma(dev);
 	if (ret)
 		return ret;
-	ret = vpudom_vpu_check_topology(dev, vpu->hw, &match);
+	ret = vpudom_vpu_check_topology(dev, vpu, &match);
 	if (ret)
 		return dev_err_probe(dev, ret, "refusing the VPU\n");
 	platform_set_drvdata(pdev, vpu);

@@ -60,6 +60,10 @@ expected_errors() {
 	vpudom-virt-test.dts)
 		echo '^vpu-two-streams: context@1:iommus: .* is too long$'
 		echo "^vpu-mistyped: context@2:compatible:0: 'vpudom,ref-vpu-context' was expected$"
+		echo "^vpu-mistyped: context@2:compatible:0: 'vpudon,ref-vpu-context' is not one of "
+		;;
+	vpudom-virt-dt.dts)
+		echo "^vpu-nowindow: context@1: 'vpudom,iova-window' is a required property$"
 		;;
 	esac
 }
