@@ -75,23 +75,38 @@ if [ "$flavour" = stock ]; then
 	mapfile -t -O "${#files[@]}" files < <(vpudom_vfio_modules "$build")
 	files+=("$build/vfio.order")
 fi
+# guest_tap <console log> <what>: the guest's TAP numbered after the points
+# so far, then whether the guest got to its end; advances n.
+guest_tap() {
+	local log=$1 what=$2 g
+	sed -n 's/\r$//; s/^vpudom-tap: //p' "$log" | grep -v '^1\.\.' |
+		awk -v base="$n" '
+			/^(not )?ok [0-9]+/ { i = ($1 == "not") ? 3 : 2; $i = $i + base }
+			{ print }'
+	g=$(sed -n 's/^vpudom-tap: \([not ]*ok\) \([0-9]*\).*/\2/p' "$log" | tail -n1)
+	n=$((n + ${g:-0} + 1))
+	if grep -q '^vpudom-guest: exit 0' "$log"; then
+		echo "ok $n - $what ran to the end"
+	else
+		echo "not ok $n - $what ran to the end (console log: $log)"
+		tail -n 40 "$log" | sed 's/^/# /'
+	fi
+}
+
 vpudom_dtb vpudom-virt-test.dts "$WORK/check-$stage.dtb"
 vpudom_initramfs "$WORK/check-$stage.cpio.gz" check "${files[@]}"
 vpudom_boot "$image" "$WORK/check-$stage.dtb" "$WORK/check-$stage.cpio.gz" \
 	"$log" "$limit" "loglevel=4" >/dev/null || true
+guest_tap "$log" "$stage guest"
 
-# The guest's own TAP, numbered after the host's points, then whether the
-# guest got to its end.
-sed -n 's/\r$//; s/^vpudom-tap: //p' "$log" | grep -v '^1\.\.' |
-	awk -v base="$n" '
-		/^(not )?ok [0-9]+/ { i = ($1 == "not") ? 3 : 2; $i = $i + base }
-		{ print }'
-g=$(sed -n 's/^vpudom-tap: \([not ]*ok\) \([0-9]*\).*/\2/p' "$log" | tail -n1)
-n=$((n + ${g:-0} + 1))
-if grep -q '^vpudom-guest: exit 0' "$log"; then
-	echo "ok $n - $stage guest ran to the end"
-else
-	echo "not ok $n - $stage guest ran to the end (console log: $log)"
-	tail -n 40 "$log" | sed 's/^/# /'
+# The second board, on Debian's kernels: a VPU described by the DT alone.
+if [ "$flavour" = stock ]; then
+	vpudom_dtb vpudom-virt-dt.dts "$WORK/check-$stage-dt.dtb"
+	vpudom_initramfs "$WORK/check-$stage-dt.cpio.gz" dt "$build/vpudom.ko" \
+		"$build/progs/vpudom_test"
+	vpudom_boot "$image" "$WORK/check-$stage-dt.dtb" \
+		"$WORK/check-$stage-dt.cpio.gz" "$WORK/check-$stage-dt.log" \
+		"$limit" "loglevel=4" >/dev/null || true
+	guest_tap "$WORK/check-$stage-dt.log" "$stage DT board guest"
 fi
 echo "1..$n"
