@@ -25,6 +25,10 @@
  *   release                                                   -> released
  *   parts <iters>  -> alloc <ns> lock <ns> find <ns> insert_remove <ns>
  *                     lookup <ns>: vpudom's pieces, one at a time
+ *   threads <1|2> <same|apart> <iters>                      -> ns <wall>
+ *                  one-page map + unmap through vpudom by each of 1 or 2
+ *                  threads started together, into one block or each into
+ *                  its own; the wall time until the last is done
  *
  * Buffers: "scattered" is order-0 pages in shuffled order, one sg entry
  * each, so that no two neighbours are physically adjacent by chance;
@@ -33,7 +37,9 @@
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
+#include <linux/completion.h>
 #include <linux/kprobes.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -719,6 +725,84 @@ static int bench_parts(u32 iters)
 	return 0;
 }
 
+/* One thread of "threads": @iters one-page map + unmap into @block. */
+struct bench_thread {
+	struct task_struct *task;
+	struct completion done;
+	unsigned int block;
+	u32 iters;
+	int ret;
+};
+
+static int bench_thread_fn(void *data)
+{
+	struct bench_thread *t = data;
+	s64 unmapped;
+	u64 iova;
+	u32 i;
+
+	for (i = 0; i < t->iters; i++) {
+		t->ret = vpudom_map_sgtable(bench.vd, BIT(t->block), &bench.one,
+					    BENCH_PROT, 0, &iova);
+		if (t->ret)
+			break;
+		unmapped = vpudom_unmap(bench.vd, t->block, iova, PAGE_SIZE);
+		if (unmapped != PAGE_SIZE) {
+			t->ret = unmapped < 0 ? unmapped : -EIO;
+			break;
+		}
+	}
+	complete(&t->done);
+	return 0;
+}
+
+/*
+ * "threads": @nr threads (1 or 2) started together, all into block
+ * BENCH_BLOCK_TIME or each into a block of its own; *@ns the wall time
+ * until the last is done.
+ */
+static int bench_threads(unsigned int nr, bool apart, u32 iters, u64 *ns)
+{
+	static const unsigned int blocks[] = { BENCH_BLOCK_TIME, BENCH_BLOCK_PT };
+	struct bench_thread t[ARRAY_SIZE(blocks)];
+	unsigned int i, made;
+	u64 start;
+	int ret = 0;
+
+	if (!nr || nr > ARRAY_SIZE(t))
+		return -EINVAL;
+	for (made = 0; made < nr; made++) {
+		t[made].block = apart ? blocks[made] : BENCH_BLOCK_TIME;
+		t[made].iters = iters;
+		t[made].ret = 0;
+		init_completion(&t[made].done);
+		t[made].task = kthread_create(bench_thread_fn, &t[made],
+					      "vpudom_bench/%u", made);
+		if (IS_ERR(t[made].task)) {
+			ret = PTR_ERR(t[made].task);
+			break;
+		}
+	}
+	if (ret) {
+		/* Started, they stop at once: no iteration asked of them. */
+		for (i = 0; i < made; i++) {
+			t[i].iters = 0;
+			wake_up_process(t[i].task);
+			wait_for_completion(&t[i].done);
+		}
+		return ret;
+	}
+	start = ktime_get_ns();
+	for (i = 0; i < nr; i++)
+		wake_up_process(t[i].task);
+	for (i = 0; i < nr; i++)
+		wait_for_completion(&t[i].done);
+	*ns = ktime_get_ns() - start;
+	for (i = 0; i < nr; i++)
+		ret = ret ?: t[i].ret;
+	return ret;
+}
+
 static int bench_run(char *cmd)
 {
 	char verb[16], name[16], layout[16];
@@ -778,6 +862,13 @@ static int bench_run(char *cmd)
 		if (sscanf(cmd, "parts %u", &iters) != 1 || !iters)
 			return -EINVAL;
 		return bench_parts(iters);
+	} else if (!strcmp(verb, "threads")) {
+		if (sscanf(cmd, "threads %u %15s %u", &count, layout,
+			   &iters) != 3 || !iters ||
+		    (strcmp(layout, "same") && strcmp(layout, "apart")))
+			return -EINVAL;
+		ret = bench_threads(count, !strcmp(layout, "apart"), iters,
+				    &ns);
 	} else if (!strcmp(verb, "release")) {
 		bench_depopulate();
 		snprintf(bench.result, sizeof(bench.result), "released\n");

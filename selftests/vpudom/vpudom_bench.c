@@ -701,6 +701,51 @@ static void section_scale(void)
 	}
 }
 
+/*
+ * Two threads mapping at once: one-page map + unmap through vpudom by one
+ * thread, by two into one block, and by two each into its own block,
+ * interleaved within each repetition.  Throughput: operations per wall
+ * second, against one thread's.
+ */
+static void section_threads(void)
+{
+	static const char * const names[] = {
+		"1 thread, block0", "2 threads, both block0",
+		"2 threads, block0 and block1",
+	};
+	static const char * const cmds[] = {
+		"threads 1 same %u", "threads 2 same %u", "threads 2 apart %u",
+	};
+	static const int threads[] = { 1, 2, 2 };
+	struct samples per_op[3] = { 0 }, ratio[3] = { 0 };
+	unsigned int iters, r;
+	double ns, tput[3];
+	char cell[32];
+	int rep;
+
+	/* Calibrated on 100 operations: one alone is mostly thread start-up. */
+	iters = calibrate(kcmd_ns("threads 1 same 100") / 100, 20000);
+	printf("\n[threads] one-page map + unmap through vpudom, %u per thread\n",
+	       iters);
+	printf("%-32s %-16s %s\n", "", "wall ns per op",
+	       "throughput vs 1 thread (paired per repetition)");
+	for (rep = 0; rep < opt.reps; rep++) {
+		for (r = 0; r < 3; r++) {
+			ns = kcmd_ns(cmds[r], iters);
+			if (ns <= 0)
+				return;
+			per_op[r].v[per_op[r].n++] = ns / (iters * threads[r]);
+			tput[r] = iters * threads[r] / ns;
+		}
+		for (r = 0; r < 3; r++)
+			ratio[r].v[ratio[r].n++] = tput[r] / tput[0];
+	}
+	for (r = 0; r < 3; r++) {
+		snprintf(cell, sizeof(cell), "%.0f", median(&per_op[r]));
+		printf("%-32s %-16s %.2fx\n", names[r], cell, median(&ratio[r]));
+	}
+}
+
 /* Fill ratio of a window under random sizes (block 2). */
 static void section_fill(char *vpu)
 {
@@ -899,6 +944,8 @@ int main(int argc, char **argv)
 		section_scale();
 	if (want("fill"))
 		section_fill(vpu);
+	if (want("threads"))
+		section_threads();
 	printf("\nbench: %s\n", opt.failed ? "FAILED" : "done");
 	return opt.failed ? 1 : 0;
 }
