@@ -29,6 +29,11 @@
  *                  one-page map + unmap through vpudom by each of 1 or 2
  *                  threads started together, into one block or each into
  *                  its own; the wall time until the last is done
+ *   decode <vpudom|dma> <4k|1080p> <frames> <seed>
+ *                  -> median <ns> p99 <ns> sessions <n> frag <percent>
+ *                  a video decoder's trace (below): ns per frame, how many
+ *                  sessions fit at once, and for vpudom the share of free
+ *                  IOVA space outside the largest free range afterwards
  *
  * Buffers: "scattered" is order-0 pages in shuffled order, one sg entry
  * each, so that no two neighbours are physically adjacent by chance;
@@ -48,6 +53,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
 #include <linux/vpudom.h>
 
@@ -803,6 +809,241 @@ static int bench_threads(unsigned int nr, bool apart, u32 iters, u64 *ns)
 	return ret;
 }
 
+/*
+ * "decode": what a video decoder asks of its IOMMU.  A session maps its
+ * reference frames, motion-vector and metadata buffers when it starts and
+ * keeps them; then, per frame, it maps a bitstream buffer (4 KiB-2 MiB)
+ * and a metadata buffer (4-16 KiB), decodes, and unmaps both.  Every
+ * buffer is its own sg_table (the DMA API writes its addresses into it) of
+ * the one bench page, so no memory but the tables is needed.
+ */
+#define BENCH_DEC_REFS		17
+#define BENCH_DEC_MAX_FRAMES	200000
+#define BENCH_DEC_MAX_SESSIONS	32
+
+struct bench_dec_buf {
+	struct sg_table sgt;
+	u64 size;
+	u64 iova;
+	bool mapped;
+};
+
+/* A session's long-lived buffers: frames, motion vectors, metadata. */
+struct bench_dec_session {
+	struct bench_dec_buf buf[3 * BENCH_DEC_REFS];
+	unsigned int nr;
+};
+
+static int bench_sg_init(struct sg_table *sgt, unsigned int n);
+
+static int bench_dec_map(enum bench_path path, struct bench_dec_buf *b)
+{
+	int ret;
+
+	if (path == BENCH_VPUDOM)
+		ret = vpudom_map_sgtable(bench.vd, BIT(BENCH_BLOCK_TIME),
+					 &b->sgt, BENCH_PROT, 0, &b->iova);
+	else
+		ret = dma_map_sgtable(&bench.pdev->dev, &b->sgt,
+				      DMA_BIDIRECTIONAL, 0);
+	b->mapped = !ret;
+	return ret;
+}
+
+static int bench_dec_unmap(enum bench_path path, struct bench_dec_buf *b)
+{
+	s64 unmapped;
+
+	if (!b->mapped)
+		return 0;
+	b->mapped = false;
+	if (path == BENCH_DMA) {
+		dma_unmap_sgtable(&bench.pdev->dev, &b->sgt, DMA_BIDIRECTIONAL,
+				  0);
+		return 0;
+	}
+	unmapped = vpudom_unmap(bench.vd, BENCH_BLOCK_TIME, b->iova, b->size);
+	if (unmapped != b->size)
+		return unmapped < 0 ? unmapped : -EIO;
+	return 0;
+}
+
+static int bench_dec_buf_init(struct bench_dec_buf *b, u64 size)
+{
+	b->size = PAGE_ALIGN(size);
+	b->mapped = false;
+	return bench_sg_init(&b->sgt, b->size >> PAGE_SHIFT);
+}
+
+/* Unmap and free a session's buffers; the first error, if any. */
+static int bench_dec_session_end(enum bench_path path,
+				 struct bench_dec_session *s)
+{
+	int ret = 0, r;
+
+	while (s->nr) {
+		r = bench_dec_unmap(path, &s->buf[--s->nr]);
+		ret = ret ?: r;
+		sg_free_table(&s->buf[s->nr].sgt);
+	}
+	return ret;
+}
+
+/* Map a session's long-lived buffers for a frame of @frame bytes. */
+static int bench_dec_session_start(enum bench_path path,
+				   struct bench_dec_session *s, u64 frame)
+{
+	static const unsigned int div[] = { 1, 16, 0 };
+	unsigned int kind, i;
+	int ret;
+
+	s->nr = 0;
+	for (kind = 0; kind < 3; kind++) {
+		for (i = 0; i < BENCH_DEC_REFS; i++) {
+			struct bench_dec_buf *b = &s->buf[s->nr];
+
+			/* frame, its motion vectors, 16 KiB of metadata */
+			ret = bench_dec_buf_init(b, div[kind] ?
+						 frame / div[kind] : SZ_16K);
+			if (ret)
+				return ret;
+			s->nr++;
+			ret = bench_dec_map(path, b);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int bench_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* @frames frames of one session: per-frame ns into @ns. */
+static int bench_dec_frames(enum bench_path path, u32 frames, u64 *seed,
+			    u64 *ns)
+{
+	struct bench_dec_buf bits, meta;
+	unsigned int order;
+	u64 t, pages;
+	u32 f;
+	int ret = 0;
+
+	for (f = 0; f < frames && !ret; f++) {
+		/* Log-uniform 4 KiB-2 MiB bitstream, 4-16 KiB metadata. */
+		order = bench_rand(seed) % 10;
+		pages = BIT(order) + bench_rand(seed) % BIT(order);
+		ret = bench_dec_buf_init(&bits, min_t(u64, pages, 512) * PAGE_SIZE);
+		if (ret)
+			break;
+		ret = bench_dec_buf_init(&meta, (1 + bench_rand(seed) % 4) *
+					 PAGE_SIZE);
+		if (ret) {
+			sg_free_table(&bits.sgt);
+			break;
+		}
+		t = ktime_get_ns();
+		ret = bench_dec_map(path, &bits) ?: bench_dec_map(path, &meta);
+		ret = bench_dec_unmap(path, &meta) ?: ret;
+		ret = bench_dec_unmap(path, &bits) ?: ret;
+		ns[f] = ktime_get_ns() - t;
+		sg_free_table(&meta.sgt);
+		sg_free_table(&bits.sgt);
+		cond_resched();
+	}
+	return ret;
+}
+
+/* How many sessions' long-lived buffers fit at once (at most the cap). */
+static int bench_dec_sessions(enum bench_path path, u64 frame,
+			      unsigned int *fit)
+{
+	struct bench_dec_session *s;
+	unsigned int n;
+	int ret = 0, r;
+
+	s = kvcalloc(BENCH_DEC_MAX_SESSIONS, sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	for (n = 0; n < BENCH_DEC_MAX_SESSIONS; n++) {
+		ret = bench_dec_session_start(path, &s[n], frame);
+		/* Out of IOVA space: ENOSPC from vpudom, ENOMEM from the DMA API. */
+		if (ret == -ENOSPC || ret == -ENOMEM) {
+			ret = bench_dec_session_end(path, &s[n]);
+			break;
+		}
+		if (ret) {
+			n++;
+			break;
+		}
+	}
+	*fit = n;
+	while (n--) {
+		r = bench_dec_session_end(path, &s[n]);
+		ret = ret ?: r;
+	}
+	kvfree(s);
+	return ret;
+}
+
+/* Share of the free IOVA space of the decoder's block outside its largest free range. */
+static unsigned int bench_dec_frag(void)
+{
+	struct vpudom_ctx *ctx = bench_ctx(BENCH_BLOCK_TIME);
+	u64 usable = 0, free, largest;
+	unsigned int i;
+
+	mutex_lock(&ctx->lock);
+	for (i = 0; i < ctx->nr_usable; i++)
+		usable += ctx->usable[i].last - ctx->usable[i].start + 1;
+	free = usable - ctx->iova.mapped;
+	largest = vpudom_iova_largest_free(&ctx->iova);
+	mutex_unlock(&ctx->lock);
+	return free ? div64_u64((free - largest) * 100, free) : 0;
+}
+
+static int bench_decode(enum bench_path path, u64 frame, u32 frames,
+			u64 seed)
+{
+	struct bench_dec_session *s;
+	unsigned int fit, frag = 0;
+	u64 *ns;
+	int ret, r;
+
+	if (!frames || frames > BENCH_DEC_MAX_FRAMES)
+		return -EINVAL;
+	ns = kvmalloc_array(frames, sizeof(*ns), GFP_KERNEL);
+	s = kvzalloc(sizeof(*s), GFP_KERNEL);
+	if (!ns || !s) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	ret = bench_dec_session_start(path, s, frame);
+	if (!ret)
+		ret = bench_dec_frames(path, frames, &seed, ns);
+	if (!ret && path == BENCH_VPUDOM)
+		frag = bench_dec_frag();
+	r = bench_dec_session_end(path, s);
+	ret = ret ?: r;
+	if (!ret)
+		ret = bench_dec_sessions(path, frame, &fit);
+	if (!ret) {
+		sort(ns, frames, sizeof(*ns), bench_cmp_u64, NULL);
+		snprintf(bench.result, sizeof(bench.result),
+			 "median %llu p99 %llu sessions %u frag %u\n",
+			 ns[frames / 2], ns[frames - 1 - frames / 100], fit,
+			 frag);
+	}
+free:
+	kvfree(s);
+	kvfree(ns);
+	return ret;
+}
+
 static int bench_run(char *cmd)
 {
 	char verb[16], name[16], layout[16];
@@ -869,6 +1110,15 @@ static int bench_run(char *cmd)
 			return -EINVAL;
 		ret = bench_threads(count, !strcmp(layout, "apart"), iters,
 				    &ns);
+	} else if (!strcmp(verb, "decode")) {
+		if (sscanf(cmd, "decode %15s %15s %u %llu", name, layout,
+			   &iters, &seed) != 4 || bench_parse_path(name, &path) ||
+		    (path != BENCH_VPUDOM && path != BENCH_DMA) ||
+		    (strcmp(layout, "4k") && strcmp(layout, "1080p")))
+			return -EINVAL;
+		/* NV12-like frames: 12 MiB at 4K, 3 MiB at 1080p. */
+		return bench_decode(path, strcmp(layout, "4k") ? 3 * SZ_1M :
+				    12 * SZ_1M, iters, seed);
 	} else if (!strcmp(verb, "release")) {
 		bench_depopulate();
 		snprintf(bench.result, sizeof(bench.result), "released\n");

@@ -746,6 +746,69 @@ static void section_threads(void)
 	}
 }
 
+/*
+ * A video decoder's trace, through vpudom and through the DMA API: per
+ * frame, map + unmap of a bitstream and a metadata buffer while a session's
+ * 17 reference frames, motion vectors and metadata stay mapped.  The ratio
+ * is paired within each repetition; afterwards, how many sessions fit at
+ * once, and how fragmented vpudom's window is after a long run.
+ */
+static void section_decode(void)
+{
+	static const char * const res[] = { "1080p", "4k" };
+	unsigned int frames = opt.quick ? 200 : 20000, long_run = 100000;
+	struct samples med[2][2] = { 0 }, p99[2][2] = { 0 }, ratio[2] = { 0 };
+	unsigned int fit[2][2] = { 0 }, frag = 0, f, r;
+	unsigned long long m, p;
+	char out[256];
+	int rep, path;
+
+	printf("\n[decode] per frame: map + unmap of a bitstream (4 KiB-2 MiB) and\n"
+	       "         metadata (4-16 KiB) beside a session's 17 frames, motion\n"
+	       "         vectors and metadata; %u frames a run\n", frames);
+	printf("%-7s %-8s %-12s %-12s %-10s %s\n", "video", "path",
+	       "median us", "p99 us", "vs DMA", "sessions at once");
+	for (r = 0; r < 2; r++) {
+		for (rep = 0; rep < opt.reps; rep++) {
+			for (path = 0; path < 2; path++) {
+				if (kcmd(out, sizeof(out), "decode %s %s %u %d",
+					 path ? "dma" : "vpudom", res[r], frames,
+					 rep + 1))
+					return;
+				if (sscanf(out, "median %llu p99 %llu sessions %u frag %u",
+					   &m, &p, &fit[r][path], &f) != 4) {
+					fail("decode: bad result \"%s\"", out);
+					return;
+				}
+				med[r][path].v[med[r][path].n++] = m / 1e3;
+				p99[r][path].v[p99[r][path].n++] = p / 1e3;
+			}
+			ratio[r].v[ratio[r].n++] = med[r][0].v[rep] / med[r][1].v[rep];
+		}
+		for (path = 0; path < 2; path++) {
+			char ratio_cell[16] = "";
+
+			if (!path)
+				snprintf(ratio_cell, sizeof(ratio_cell), "%.2fx",
+					 median(&ratio[r]));
+			printf("%-7s %-8s %-12.1f %-12.1f %-10s %u%s\n", res[r],
+			       path ? "DMA API" : "vpudom", median(&med[r][path]),
+			       median(&p99[r][path]), ratio_cell, fit[r][path],
+			       fit[r][path] >= 32 ? " (the most tried)" : "");
+		}
+	}
+	if (opt.quick)
+		return;
+	if (kcmd(out, sizeof(out), "decode vpudom 4k %u 7", long_run) ||
+	    sscanf(out, "median %llu p99 %llu sessions %u frag %u", &m, &p,
+		   &f, &frag) != 4) {
+		fail("decode: long run failed");
+		return;
+	}
+	printf("vpudom after %u 4k frames: %u%% of the free IOVA space lies\n"
+	       "outside the largest free range\n", long_run, frag);
+}
+
 /* Fill ratio of a window under random sizes (block 2). */
 static void section_fill(char *vpu)
 {
@@ -946,6 +1009,8 @@ int main(int argc, char **argv)
 		section_fill(vpu);
 	if (want("threads"))
 		section_threads();
+	if (want("decode"))
+		section_decode();
 	printf("\nbench: %s\n", opt.failed ? "FAILED" : "done");
 	return opt.failed ? 1 : 0;
 }
