@@ -29,11 +29,12 @@
  *                  one-page map + unmap through vpudom by each of 1 or 2
  *                  threads started together, into one block or each into
  *                  its own; the wall time until the last is done
- *   decode <vpudom|dma> <4k|1080p> <frames> <seed>
+ *   decode <vpudom|dma> <4k|1080p> <frames> <seed> <sessions>
  *                  -> median <ns> p99 <ns> sessions <n> frag <percent>
  *                  a video decoder's trace (below): ns per frame, how many
- *                  sessions fit at once, and for vpudom the share of free
- *                  IOVA space outside the largest free range afterwards
+ *                  sessions fit at once (at most <sessions> are tried), and
+ *                  for vpudom the share of free IOVA space outside the
+ *                  largest free range afterwards
  *
  * Buffers: "scattered" is order-0 pages in shuffled order, one sg entry
  * each, so that no two neighbours are physically adjacent by chance;
@@ -958,18 +959,18 @@ static int bench_dec_frames(enum bench_path path, u32 frames, u64 *seed,
 	return ret;
 }
 
-/* How many sessions' long-lived buffers fit at once (at most the cap). */
+/* How many sessions' long-lived buffers fit at once (at most @max). */
 static int bench_dec_sessions(enum bench_path path, u64 frame,
-			      unsigned int *fit)
+			      unsigned int max, unsigned int *fit)
 {
 	struct bench_dec_session *s;
 	unsigned int n;
 	int ret = 0, r;
 
-	s = kvcalloc(BENCH_DEC_MAX_SESSIONS, sizeof(*s), GFP_KERNEL);
+	s = kvcalloc(max, sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	for (n = 0; n < BENCH_DEC_MAX_SESSIONS; n++) {
+	for (n = 0; n < max; n++) {
 		ret = bench_dec_session_start(path, &s[n], frame);
 		/* Out of IOVA space: ENOSPC from vpudom, ENOMEM from the DMA API. */
 		if (ret == -ENOSPC || ret == -ENOMEM) {
@@ -1007,14 +1008,15 @@ static unsigned int bench_dec_frag(void)
 }
 
 static int bench_decode(enum bench_path path, u64 frame, u32 frames,
-			u64 seed)
+			u64 seed, unsigned int max_sessions)
 {
 	struct bench_dec_session *s;
 	unsigned int fit, frag = 0;
 	u64 *ns;
 	int ret, r;
 
-	if (!frames || frames > BENCH_DEC_MAX_FRAMES)
+	if (!frames || frames > BENCH_DEC_MAX_FRAMES || !max_sessions ||
+	    max_sessions > BENCH_DEC_MAX_SESSIONS)
 		return -EINVAL;
 	ns = kvmalloc_array(frames, sizeof(*ns), GFP_KERNEL);
 	s = kvzalloc(sizeof(*s), GFP_KERNEL);
@@ -1030,7 +1032,7 @@ static int bench_decode(enum bench_path path, u64 frame, u32 frames,
 	r = bench_dec_session_end(path, s);
 	ret = ret ?: r;
 	if (!ret)
-		ret = bench_dec_sessions(path, frame, &fit);
+		ret = bench_dec_sessions(path, frame, max_sessions, &fit);
 	if (!ret) {
 		sort(ns, frames, sizeof(*ns), bench_cmp_u64, NULL);
 		snprintf(bench.result, sizeof(bench.result),
@@ -1111,14 +1113,15 @@ static int bench_run(char *cmd)
 		ret = bench_threads(count, !strcmp(layout, "apart"), iters,
 				    &ns);
 	} else if (!strcmp(verb, "decode")) {
-		if (sscanf(cmd, "decode %15s %15s %u %llu", name, layout,
-			   &iters, &seed) != 4 || bench_parse_path(name, &path) ||
+		if (sscanf(cmd, "decode %15s %15s %u %llu %u", name, layout,
+			   &iters, &seed, &count) != 5 ||
+		    bench_parse_path(name, &path) ||
 		    (path != BENCH_VPUDOM && path != BENCH_DMA) ||
 		    (strcmp(layout, "4k") && strcmp(layout, "1080p")))
 			return -EINVAL;
 		/* NV12-like frames: 12 MiB at 4K, 3 MiB at 1080p. */
 		return bench_decode(path, strcmp(layout, "4k") ? 3 * SZ_1M :
-				    12 * SZ_1M, iters, seed);
+				    12 * SZ_1M, iters, seed, count);
 	} else if (!strcmp(verb, "release")) {
 		bench_depopulate();
 		snprintf(bench.result, sizeof(bench.result), "released\n");
