@@ -137,7 +137,7 @@ static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
 	struct vpudom *vd = ucmd->s->vd;
 	struct vpudom_block_info __user *ubi;
 	struct vpudom_block_info bi;
-	unsigned int i, n = vd->hw->nr_blocks;
+	unsigned int i, n = vd->hw.nr_blocks;
 	int ret;
 
 	if (cmd->flags || cmd->__reserved)
@@ -185,7 +185,7 @@ static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	if (cmd->block >= vd->hw->nr_blocks)
+	if (cmd->block >= vd->hw.nr_blocks)
 		return -EINVAL;
 	ret = vpudom_get_alive(vd);
 	if (ret)
@@ -232,7 +232,7 @@ static long vpudom_ioctl_unmap(struct vpudom_ucmd *ucmd)
 			return -EINVAL;
 		if (cmd->iova + cmd->length - 1 < cmd->iova)
 			return -EOVERFLOW;
-		if (cmd->block >= s->vd->hw->nr_blocks)
+		if (cmd->block >= s->vd->hw.nr_blocks)
 			return -EINVAL;
 		ret = vpudom_unmap_range(s->vd, cmd->block, cmd->iova,
 					 cmd->length, s);

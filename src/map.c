@@ -28,7 +28,7 @@ const char *vpudom_source_name(enum vpudom_source source)
 
 unsigned long vpudom_all_blocks(struct vpudom *vd)
 {
-	return GENMASK(vd->hw->nr_blocks - 1, 0);
+	return GENMASK(vd->hw.nr_blocks - 1, 0);
 }
 
 /* Lock the contexts of @blocks in ascending block order. */
@@ -244,7 +244,7 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 	unsigned int i;
 	u64 bytes = 0;
 
-	for (i = 0; i < vd->hw->nr_blocks; i++)
+	for (i = 0; i < vd->hw.nr_blocks; i++)
 		iommu_iotlb_gather_init(&gather[i]);
 	list_for_each_entry(m, dead, dead_node) {
 		for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
@@ -421,7 +421,7 @@ void vpudom_revoke_locked(struct vpudom *vd)
 	LIST_HEAD(dead);
 
 	lockdep_assert_held_write(&vd->rwsem);
-	for (i = 0; i < vd->hw->nr_blocks; i++)
+	for (i = 0; i < vd->hw.nr_blocks; i++)
 		if (vd->ctx[i])
 			blocks |= BIT(i);
 	vpudom_lock_blocks(vd, blocks);
@@ -558,7 +558,7 @@ EXPORT_SYMBOL_GPL(vpudom_map_sgtable);
  */
 s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova, u64 length)
 {
-	if (block >= vd->hw->nr_blocks || !length || iova + length - 1 < iova)
+	if (block >= vd->hw.nr_blocks || !length || iova + length - 1 < iova)
 		return -EINVAL;
 	return vpudom_unmap_range(vd, block, iova, length, NULL);
 }
@@ -578,7 +578,7 @@ phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
 {
 	phys_addr_t phys;
 
-	if (block >= vd->hw->nr_blocks || vpudom_get_alive(vd))
+	if (block >= vd->hw.nr_blocks || vpudom_get_alive(vd))
 		return 0;
 	phys = iommu_iova_to_phys(vd->ctx[block]->domain, iova);
 	up_read(&vd->rwsem);

@@ -157,8 +157,10 @@ struct vpudom_ctx {
  * struct vpudom - one VPU instance
  * @kref: held by the frontend until vpudom_unregister() and by every
  *	consumer that looked the instance up
- * @dev: the VPU device (the frontend's)
- * @hw: hardware description: blocks and their windows
+ * @dev: the VPU device (the frontend's; reference held)
+ * @hw: the instance's own copy of the hardware description: the
+ *	frontend's may go with its module while files are still open
+ * @blocks: the blocks of @hw; their names and carve-outs are copies too
  * @id: instance number
  * @name: "vpudom<id>"
  * @rwsem: taken for read by every operation on mappings, for write to
@@ -173,7 +175,8 @@ struct vpudom_ctx {
 struct vpudom {
 	struct kref kref;
 	struct device *dev;
-	const struct vpudom_hw_desc *hw;
+	struct vpudom_hw_desc hw;
+	struct vpudom_block_desc blocks[VPUDOM_MAX_BLOCKS];
 	int id;
 	/* "vpudom" and the decimal id, whatever its size. */
 	char name[sizeof("vpudom") + 11];

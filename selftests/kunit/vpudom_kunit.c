@@ -337,7 +337,7 @@ static void kapi_map_each_block(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, vpudom_nr_blocks(f->vd), 3U);
 	for (b = 0; b < 3; b++) {
-		const struct vpudom_range *w = &f->vd->hw->blocks[b].window;
+		const struct vpudom_range *w = &f->vd->hw.blocks[b].window;
 
 		KUNIT_ASSERT_EQ(test, vpudom_map_sgtable(f->vd, BIT(b), &f->sgt,
 							 IOMMU_READ | IOMMU_WRITE,
