@@ -113,6 +113,8 @@ static int stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "fragmentation:   %llu%%\n",
 		   free ? div64_u64((free - largest) * 100, free) : 0);
 	seq_printf(s, "alloc_failures:  %llu\n", sp->failures);
+	seq_printf(s, "last_fault:      %s\n",
+		   ctx->last_fault[0] ? ctx->last_fault : "none");
 	mutex_unlock(&ctx->lock);
 	seq_printf(s, "faults:          %lld\n",
 		   (long long)atomic64_read(&ctx->faults));

@@ -8,6 +8,7 @@
 #include <linux/iommu.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "compat.h"
 #include "vpudom.h"
@@ -587,7 +588,7 @@ phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
 EXPORT_SYMBOL_GPL(vpudom_iova_to_phys);
 
 /**
- * vpudom_fault_handler() - account an IOMMU fault to its stream
+ * vpudom_fault_handler() - record an IOMMU fault of a stream
  * @domain: the context's domain
  * @dev: the context's device
  * @iova: the faulting IOVA
@@ -596,9 +597,11 @@ EXPORT_SYMBOL_GPL(vpudom_iova_to_phys);
  *
  * Called by IOMMU drivers that report context faults (arm-smmu, qcom),
  * possibly in interrupt context: the fault is counted and traced here, and
- * reported with the nearest mapping from process context.
+ * reported with what it hit from process context.
  *
- * Return: 0, the fault is reported.
+ * Return: -ENOSYS: the fault is recorded, not handled, so that the IOMMU
+ * driver prints its own report (arm-smmu's "Unhandled context fault" with
+ * the fault registers) just as it does when no handler is installed.
  */
 int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 			 unsigned long iova, int flags, void *token)
@@ -610,24 +613,84 @@ int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 	atomic_set(&ctx->fault_flags, flags);
 	trace_vpudom_fault(ctx->vd->id, ctx->index, ctx->sid, iova, flags);
 	schedule_work(&ctx->fault_work);
-	return 0;
+	return -ENOSYS;
 }
 
-/* The mapping at or below @iova, if any. */
-static struct vpudom_mapping *vpudom_mapping_below(struct vpudom_ctx *ctx,
-						   u64 iova)
+/* The nearest mapping below @iova (or above it, if @up), past any holes. */
+static struct vpudom_mapping *vpudom_mapping_near(struct vpudom_ctx *ctx,
+						  u64 iova, bool up)
 {
-	void *entry = vpudom_iova_lookup(&ctx->iova, iova);
+	void *entry;
 
 	MA_STATE(mas, &ctx->iova.mt, iova, iova);
 
-	if (entry)
-		return entry;
-	/* Free or in a hole: the nearest mapping below, past any holes. */
 	do {
-		entry = mas_prev(&mas, 0);
+		entry = up ? mas_find(&mas, ULONG_MAX) : mas_find_rev(&mas, 0);
 	} while (entry && vpudom_iova_is_hole(entry));
 	return entry;
+}
+
+/* "first-last prot owner" of a mapping, appended at @buf + @at. */
+static void vpudom_fault_mapping(char *buf, size_t len, int at,
+				 const char *what,
+				 const struct vpudom_mapping *m)
+{
+	char owner[TASK_COMM_LEN + 12];
+
+	if (m->owner)
+		snprintf(owner, sizeof(owner), "%d/%s", m->pid, m->comm);
+	else
+		strscpy(owner, "kernel", sizeof(owner));
+	snprintf(buf + at, len - at, "%s %#llx-%#llx %c%c owner %s", what,
+		 m->iova, m->iova + m->size - 1,
+		 m->prot & IOMMU_READ ? 'r' : '-',
+		 m->prot & IOMMU_WRITE ? 'w' : '-', owner);
+}
+
+/*
+ * Describe where @iova fell: into a mapping (its access or a stale IOTLB
+ * was wrong), into a hole (which), or into free space (the nearest mapping,
+ * the buffer a device overran most likely).
+ */
+static void vpudom_fault_where(struct vpudom_ctx *ctx, u64 iova, int flags,
+			       char *buf, size_t len)
+{
+	struct vpudom_mapping *m, *below, *above;
+	unsigned int i;
+	int at;
+
+	lockdep_assert_held(&ctx->lock);
+	at = snprintf(buf, len, "%s at %#llx: ",
+		      flags & IOMMU_FAULT_WRITE ? "write" : "read", iova);
+	m = vpudom_iova_lookup(&ctx->iova, iova);
+	if (m) {
+		vpudom_fault_mapping(buf, len, at, "inside mapping", m);
+		return;
+	}
+	for (i = 0; i < ctx->nr_holes; i++) {
+		const struct vpudom_hole *h = &ctx->holes[i];
+
+		if (iova >= h->range.start && iova <= h->range.last) {
+			snprintf(buf + at, len - at, "in the %s hole %#llx-%#llx",
+				 vpudom_hole_name(h->kind), h->range.start,
+				 h->range.last);
+			return;
+		}
+	}
+	if (iova < ctx->iova.bounds.start || iova > ctx->iova.bounds.last)
+		at += snprintf(buf + at, len - at, "outside the window, ");
+	else
+		at += snprintf(buf + at, len - at, "unmapped, ");
+	below = vpudom_mapping_near(ctx, iova, false);
+	above = vpudom_mapping_near(ctx, iova, true);
+	if (below && above &&
+	    above->iova - iova < iova - (below->iova + below->size - 1))
+		below = NULL;
+	m = below ?: above;
+	if (m)
+		vpudom_fault_mapping(buf, len, at, "nearest mapping", m);
+	else
+		snprintf(buf + at, len - at, "no mapping in the stream");
 }
 
 /**
@@ -642,19 +705,13 @@ void vpudom_fault_work(struct work_struct *work)
 					      fault_work);
 	u64 iova = atomic64_read(&ctx->fault_iova);
 	int flags = atomic_read(&ctx->fault_flags);
-	const char *dir = flags & IOMMU_FAULT_WRITE ? "write" : "read";
-	struct vpudom_mapping *m;
 
 	mutex_lock(&ctx->lock);
-	m = vpudom_mapping_below(ctx, iova);
-	if (m)
-		dev_err_ratelimited(ctx->dev, "%s: %s fault at IOVA %#llx on stream %#x (%lld so far); nearest mapping below: %#llx-%#llx, prot %#x\n",
-				    ctx->desc->name, dir, iova, ctx->sid,
-				    (long long)atomic64_read(&ctx->faults),
-				    m->iova, m->iova + m->size - 1, m->prot);
-	else
-		dev_err_ratelimited(ctx->dev, "%s: %s fault at IOVA %#llx on stream %#x (%lld so far); no mapping below it\n",
-				    ctx->desc->name, dir, iova, ctx->sid,
-				    (long long)atomic64_read(&ctx->faults));
+	vpudom_fault_where(ctx, iova, flags, ctx->last_fault,
+			   sizeof(ctx->last_fault));
+	dev_err_ratelimited(ctx->dev, "%s: stream %#x: %s fault %lld: %s\n",
+			    ctx->vd->name, ctx->sid, ctx->desc->name,
+			    (long long)atomic64_read(&ctx->faults),
+			    ctx->last_fault);
 	mutex_unlock(&ctx->lock);
 }

@@ -34,6 +34,8 @@ struct seq_file;
 #define VPUDOM_MAX_HOLES	16
 /* Usable ranges: the window split by at most VPUDOM_MAX_HOLES holes. */
 #define VPUDOM_MAX_RANGES	(VPUDOM_MAX_HOLES + 1)
+/* A fault report: direction, IOVA, and what is there or nearest. */
+#define VPUDOM_FAULT_REPORT_LEN	160
 
 /**
  * enum vpudom_hole_kind - why an IOVA range inside a window is not usable
@@ -126,8 +128,11 @@ bool vpudom_iova_is_hole(const void *entry);
  * @faults: IOMMU faults reported for this stream
  * @fault_iova: IOVA of the last fault
  * @fault_flags: IOMMU_FAULT_* flags of the last fault
- * @fault_work: reports the last fault with the nearest mapping; the fault
- *	handler may run in interrupt context, where @lock cannot be taken
+ * @fault_work: reports the last fault with what it hit or the nearest
+ *	mapping; the fault handler may run in interrupt context, where @lock
+ *	cannot be taken
+ * @last_fault: that report, for debugfs; protected by @lock, empty until
+ *	the first fault
  * @debugfs: the context's debugfs directory
  */
 struct vpudom_ctx {
@@ -150,6 +155,7 @@ struct vpudom_ctx {
 	atomic64_t fault_iova;
 	atomic_t fault_flags;
 	struct work_struct fault_work;
+	char last_fault[VPUDOM_FAULT_REPORT_LEN];
 	struct dentry *debugfs;
 };
 
