@@ -117,13 +117,10 @@ static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
 	granule = max_t(u64, PAGE_SIZE, 1ULL << __ffs(ctx->pgsize_bitmap));
 	bounds.start = max(desc->window.start, ctx->aperture.start);
 	bounds.last = min(desc->window.last, ctx->aperture.last);
-	bounds.start = round_up(bounds.start, granule);
-	if ((bounds.last & (granule - 1)) != granule - 1)
-		bounds.last = round_down(bounds.last, granule) - 1;
-	if (bounds.start > bounds.last || bounds.last - bounds.start < granule) {
-		dev_err(ctx->dev, "%s: window %#llx-%#llx lies outside the IOMMU aperture %#llx-%#llx\n",
+	if (!vpudom_range_align_in(&bounds, granule)) {
+		dev_err(ctx->dev, "%s: window %#llx-%#llx holds no whole %#llx-byte page inside the IOMMU aperture %#llx-%#llx\n",
 			desc->name, desc->window.start, desc->window.last,
-			ctx->aperture.start, ctx->aperture.last);
+			granule, ctx->aperture.start, ctx->aperture.last);
 		return -EINVAL;
 	}
 	ctx->iova.granule = granule;

@@ -63,6 +63,39 @@ static int vpudom_iova_store(struct vpudom_iova_space *s, u64 start, u64 last,
 }
 
 /**
+ * vpudom_range_align_in() - shrink a range to the whole granules inside it
+ * @r: the range; changed only on success
+ * @granule: a power of two
+ *
+ * A window must hold at least one whole granule: anything less has no IOVA
+ * the IOMMU can map, and rounding its end down would wrap below zero.
+ *
+ * Return: true if at least one whole granule remains.
+ */
+bool vpudom_range_align_in(struct vpudom_range *r, u64 granule)
+{
+	u64 mask = granule - 1, start, last;
+
+	if (r->start > r->last)
+		return false;
+	start = ALIGN(r->start, granule);
+	if (start < r->start)
+		return false;
+	last = r->last;
+	if ((last & mask) != mask) {
+		/* No granule ends at or below @last. */
+		if (last < mask)
+			return false;
+		last = (last & ~mask) - 1;
+	}
+	if (start > last)
+		return false;
+	r->start = start;
+	r->last = last;
+	return true;
+}
+
+/**
  * vpudom_iova_add_hole() - make a range of the space unusable
  * @s: the space
  * @hole: the range; the part outside the bounds is ignored

@@ -94,6 +94,7 @@ void vpudom_iova_init(struct vpudom_iova_space *s,
 		      const struct vpudom_range *bounds,
 		      u64 granule, struct mutex *lock);
 void vpudom_iova_destroy(struct vpudom_iova_space *s);
+bool vpudom_range_align_in(struct vpudom_range *r, u64 granule);
 int vpudom_iova_add_hole(struct vpudom_iova_space *s,
 			 const struct vpudom_range *hole);
 int vpudom_iova_check(struct vpudom_iova_space *s, u64 start, u64 last);

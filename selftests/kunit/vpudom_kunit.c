@@ -211,11 +211,49 @@ static void iova_holes_and_fixed(struct kunit *test)
 	mutex_unlock(&f->lock);
 }
 
+/* Rounding a window inwards: one whole granule is the least it may hold. */
+static void iova_window_granules(struct kunit *test)
+{
+	static const struct {
+		struct vpudom_range in, out;
+		u64 granule;
+		bool ok;
+	} cases[] = {
+		/* Less than a granule: refused, never a wrapped 64-bit window. */
+		{ { 0x1000, 0x1fff }, {}, SZ_64K, false },
+		{ { 0x0, 0xffe }, {}, SZ_4K, false },
+		{ { 0x1000, 0x1ffe }, {}, SZ_4K, false },
+		{ { 0x1001, 0x2ffe }, {}, SZ_4K, false },
+		{ { U64_MAX - 0xffe, U64_MAX }, {}, SZ_4K, false },
+		{ { 0x2000, 0x1000 }, {}, SZ_4K, false },
+		/* Exactly one granule: taken as it is. */
+		{ { 0x10000, 0x1ffff }, { 0x10000, 0x1ffff }, SZ_64K, true },
+		{ { 0x0, 0xfff }, { 0x0, 0xfff }, SZ_4K, true },
+		{ { U64_MAX - 0xfff, U64_MAX }, { U64_MAX - 0xfff, U64_MAX }, SZ_4K, true },
+		/* Ragged edges round inwards. */
+		{ { 0x10001, 0x3fffe }, { 0x20000, 0x2ffff }, SZ_64K, true },
+		{ { 0x0, U64_MAX }, { 0x0, U64_MAX }, SZ_4K, true },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct vpudom_range r = cases[i].in;
+
+		KUNIT_EXPECT_EQ_MSG(test, vpudom_range_align_in(&r, cases[i].granule),
+				    cases[i].ok, "case %u", i);
+		if (!cases[i].ok)
+			continue;
+		KUNIT_EXPECT_EQ_MSG(test, r.start, cases[i].out.start, "case %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, r.last, cases[i].out.last, "case %u", i);
+	}
+}
+
 static struct kunit_case iova_cases[] = {
 	KUNIT_CASE(iova_bounds_and_exhaustion),
 	KUNIT_CASE(iova_alignment),
 	KUNIT_CASE(iova_exact_aligned_gap),
 	KUNIT_CASE(iova_holes_and_fixed),
+	KUNIT_CASE(iova_window_granules),
 	{}
 };
 
