@@ -130,13 +130,16 @@ struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 	return m;
 }
 
-/* ioctl(VPUDOM_INFO) */
+/*
+ * ioctl(VPUDOM_INFO).  The answer is gathered under the instance lock and
+ * copied out after it is dropped: a copy to user memory can wait forever on
+ * a fault (userfaultfd, FUSE), and must not hold up unbind meanwhile.
+ */
 static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
 {
+	struct vpudom_block_info bi[VPUDOM_MAX_BLOCKS] = {};
 	struct vpudom_info *cmd = ucmd->cmd;
 	struct vpudom *vd = ucmd->s->vd;
-	struct vpudom_block_info __user *ubi;
-	struct vpudom_block_info bi;
 	unsigned int i, n = vd->hw.nr_blocks;
 	int ret;
 
@@ -149,36 +152,30 @@ static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
 	ret = vpudom_get_alive(vd);
 	if (ret)
 		return ret;
-	ubi = u64_to_user_ptr(cmd->blocks_uptr);
 	for (i = 0; i < n; i++) {
 		struct vpudom_ctx *ctx = vd->ctx[i];
 
-		memset(&bi, 0, sizeof(bi));
-		strscpy(bi.name, ctx->desc->name, sizeof(bi.name));
-		bi.index = i;
-		bi.sid = ctx->sid;
-		bi.window_start = ctx->desc->window.start;
-		bi.window_last = ctx->desc->window.last;
-		bi.pgsize_bitmap = ctx->pgsize_bitmap;
-		if (copy_to_user(&ubi[i], &bi, sizeof(bi))) {
-			ret = -EFAULT;
-			break;
-		}
+		strscpy(bi[i].name, ctx->desc->name, sizeof(bi[i].name));
+		bi[i].index = i;
+		bi[i].sid = ctx->sid;
+		bi[i].window_start = ctx->desc->window.start;
+		bi[i].window_last = ctx->desc->window.last;
+		bi[i].pgsize_bitmap = ctx->pgsize_bitmap;
 	}
 	up_read(&vd->rwsem);
-	if (ret)
-		return ret;
+	if (copy_to_user(u64_to_user_ptr(cmd->blocks_uptr), bi,
+			 array_size(n, sizeof(bi[0]))))
+		return -EFAULT;
 	cmd->num_blocks = n;
 	return vpudom_respond(ucmd);
 }
 
-/* ioctl(VPUDOM_IOVA_RANGES) */
+/* ioctl(VPUDOM_IOVA_RANGES); copies out unlocked, as INFO does. */
 static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 {
+	struct vpudom_iova_range r[VPUDOM_MAX_RANGES];
 	struct vpudom_iova_ranges *cmd = ucmd->cmd;
 	struct vpudom *vd = ucmd->s->vd;
-	struct vpudom_iova_range __user *ur;
-	struct vpudom_iova_range r;
 	struct vpudom_ctx *ctx;
 	unsigned int i, n;
 	int ret;
@@ -192,23 +189,18 @@ static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 		return ret;
 	ctx = vd->ctx[cmd->block];
 	n = ctx->nr_usable;
+	for (i = 0; i < n; i++) {
+		r[i].start = ctx->usable[i].start;
+		r[i].last = ctx->usable[i].last;
+	}
+	up_read(&vd->rwsem);
 	if (cmd->num_ranges < n) {
-		up_read(&vd->rwsem);
 		cmd->num_ranges = n;
 		return vpudom_respond(ucmd) ?: -EMSGSIZE;
 	}
-	ur = u64_to_user_ptr(cmd->ranges_uptr);
-	for (i = 0; i < n; i++) {
-		r.start = ctx->usable[i].start;
-		r.last = ctx->usable[i].last;
-		if (copy_to_user(&ur[i], &r, sizeof(r))) {
-			ret = -EFAULT;
-			break;
-		}
-	}
-	up_read(&vd->rwsem);
-	if (ret)
-		return ret;
+	if (copy_to_user(u64_to_user_ptr(cmd->ranges_uptr), r,
+			 array_size(n, sizeof(r[0]))))
+		return -EFAULT;
 	cmd->num_ranges = n;
 	return vpudom_respond(ucmd);
 }

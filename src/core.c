@@ -506,6 +506,7 @@ EXPORT_SYMBOL_GPL(vpudom_register);
  */
 void vpudom_unregister(struct vpudom *vd)
 {
+	LIST_HEAD(dead);
 	unsigned int i;
 
 	mutex_lock(&vpudom_instances_lock);
@@ -525,13 +526,15 @@ void vpudom_unregister(struct vpudom *vd)
 
 	down_write(&vd->rwsem);
 	vd->dead = true;
-	vpudom_revoke_locked(vd);
+	vpudom_revoke_locked(vd, &dead);
 	for (i = 0; i < vd->hw.nr_blocks; i++) {
 		if (vd->ctx[i])
 			vpudom_ctx_destroy(vd->ctx[i]);
 		vd->ctx[i] = NULL;
 	}
 	up_write(&vd->rwsem);
+	/* Out of reach of every device now: give the memory back unlocked. */
+	vpudom_release_mappings(&dead);
 	vpudom_put(vd);
 }
 EXPORT_SYMBOL_GPL(vpudom_unregister);

@@ -201,8 +201,9 @@ remove_areas:
  * vpudom_mapping_release() - give back what a mapping holds and free it
  * @m: a mapping that is in no tree and no page table, or never was
  *
- * Called without any context lock: releasing user pages takes the owner's
- * mmap_lock, releasing a dma-buf its reservation lock.
+ * Called without the instance lock or any context lock: releasing user
+ * pages may take the owner's mmap_lock, releasing a dma-buf its
+ * reservation lock.
  */
 void vpudom_mapping_release(struct vpudom_mapping *m)
 {
@@ -414,22 +415,38 @@ s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner)
 /**
  * vpudom_revoke_locked() - unmap every mapping of an instance
  * @vd: the instance, held for write
+ * @dead: where the unmapped mappings go
+ *
+ * The device can no longer reach any of them on return.  The caller
+ * releases them with vpudom_release_mappings() once it has dropped the
+ * write lock: unpinning and dma-buf detach take mm and reservation locks,
+ * which must never be waited for under the instance lock.
  */
-void vpudom_revoke_locked(struct vpudom *vd)
+void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead)
 {
 	unsigned long blocks = 0;
 	unsigned int i;
-	LIST_HEAD(dead);
 
 	lockdep_assert_held_write(&vd->rwsem);
 	for (i = 0; i < vd->hw.nr_blocks; i++)
 		if (vd->ctx[i])
 			blocks |= BIT(i);
 	vpudom_lock_blocks(vd, blocks);
-	vpudom_collect_all(vd, blocks, NULL, true, &dead);
-	vpudom_unmap_list(vd, &dead);
+	vpudom_collect_all(vd, blocks, NULL, true, dead);
+	vpudom_unmap_list(vd, dead);
 	vpudom_unlock_blocks(vd, blocks);
-	vpudom_release_list(&dead);
+}
+
+/**
+ * vpudom_release_mappings() - release the mappings vpudom_revoke_locked()
+ *	took down
+ * @dead: the list; empty on return
+ *
+ * Context: no instance or context lock held.
+ */
+void vpudom_release_mappings(struct list_head *dead)
+{
+	vpudom_release_list(dead);
 }
 
 /**

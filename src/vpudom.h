@@ -7,6 +7,15 @@
  *   block order when several are held)
  *
  * The maple tree of a context uses vpudom_ctx::lock as its external lock.
+ *
+ * mm::mmap_lock and dma_resv are never taken under vpudom::rwsem or a
+ * context lock: pinning and every copy to or from user memory take the
+ * mmap_lock (and a fault there may wait forever on userfaultfd or FUSE),
+ * dma-buf attach, map, unmap and detach take the reservation lock.  So
+ * memory is pinned or attached before vpudom_map() takes the locks and
+ * released (unpin, mmdrop, detach) after an unmap or the revoke has
+ * dropped them, and ioctls gather their answers under the lock and copy
+ * them out after.
  */
 #ifndef _VPUDOM_PRIV_H
 #define _VPUDOM_PRIV_H
@@ -284,7 +293,8 @@ int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 		       u64 length, struct vpudom_session *owner);
 s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner);
-void vpudom_revoke_locked(struct vpudom *vd);
+void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead);
+void vpudom_release_mappings(struct list_head *dead);
 void vpudom_mapping_release(struct vpudom_mapping *m);
 const char *vpudom_source_name(enum vpudom_source source);
 int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,

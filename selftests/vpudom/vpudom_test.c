@@ -10,11 +10,14 @@
 #define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/udmabuf.h>
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 #include "vpudom_utils.h"
@@ -820,6 +823,126 @@ TEST(unbind_revokes)
 	close(fd);
 	munmap(b, 4 * PAGE_SZ);
 	EXPECT_EQ(pins, pins_held());
+}
+
+/* An ioctl whose output array sits on a page only userfaultfd can fill. */
+struct stalled_call {
+	int fd;
+	unsigned long cmd;
+	union ucmd arg;
+	int ret;
+};
+
+static void *stalled_call_run(void *data)
+{
+	struct stalled_call *c = data;
+
+	c->ret = _ioctl(c->fd, c->cmd, &c->arg);
+	return NULL;
+}
+
+static void *unbind_vpu(void *data)
+{
+	int s = open("/sys/bus/platform/drivers/vpudom-vpu/unbind", O_WRONLY);
+
+	*(int *)data = s >= 0 && write(s, "vpu", 3) == 3 ? 0 : -errno;
+	if (s >= 0)
+		close(s);
+	return NULL;
+}
+
+/* Wait up to @ms for a thread; 0 once joined, -ETIMEDOUT otherwise. */
+static int join_within(pthread_t t, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return -pthread_timedjoin_np(t, NULL, &ts);
+}
+
+/*
+ * INFO and IOVA_RANGES copy their answer to a page whose fault userfaultfd
+ * holds: while the copy waits, unbinding the VPU must complete, so the copy
+ * may not hold the instance lock.  The fault is resolved afterwards.
+ */
+TEST(unbind_while_copy_to_user_stalls)
+{
+	const unsigned long cmds[] = { VPUDOM_INFO, VPUDOM_IOVA_RANGES };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct stalled_call call;
+	struct uffd_msg msg;
+	unsigned int i;
+	int uffd, fd, s;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd in this kernel (errno %d)", errno);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	for (i = 0; i < 2; i++) {
+		char *page = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct uffdio_register reg = {
+			.range = { (__u64)(uintptr_t)page, PAGE_SZ },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+		struct uffdio_zeropage zero = { .range = reg.range };
+		struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+		pthread_t caller, unbinder;
+		int unbound = 1;
+
+		ASSERT_NE(MAP_FAILED, page);
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+		fd = open(vpudom_dev(), O_RDWR);
+		ASSERT_LE(0, fd);
+		memset(&call, 0, sizeof(call));
+		call.fd = fd;
+		call.cmd = cmds[i];
+		if (cmds[i] == VPUDOM_INFO) {
+			call.arg.info.size = sizeof(call.arg.info);
+			call.arg.info.num_blocks = 3;
+			call.arg.info.blocks_uptr = (__u64)(uintptr_t)page;
+		} else {
+			call.arg.ranges.size = sizeof(call.arg.ranges);
+			call.arg.ranges.block = 1;
+			call.arg.ranges.num_ranges = 8;
+			call.arg.ranges.ranges_uptr = (__u64)(uintptr_t)page;
+		}
+		ASSERT_EQ(0, pthread_create(&caller, NULL, stalled_call_run, &call));
+		/* The copy is stuck in the kernel once its fault is queued. */
+		ASSERT_EQ(1, poll(&pfd, 1, 5000));
+		ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+		ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+		ASSERT_EQ(0, pthread_create(&unbinder, NULL, unbind_vpu, &unbound));
+		EXPECT_EQ(0, join_within(unbinder, 3000)) {
+			TH_LOG("%s: unbind waits for a stalled copy to user",
+			       i ? "IOVA_RANGES" : "INFO");
+		}
+		/* Let the copy finish, and with it the unbind if it waited. */
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+		ASSERT_EQ(0, join_within(caller, 5000));
+		pthread_join(unbinder, NULL);
+		EXPECT_EQ(0, unbound);
+		/* Gathered before the unbind, or refused after it. */
+		EXPECT_TRUE(call.ret == 0 || call.ret == -ENODEV);
+		close(fd);
+
+		s = open("/sys/bus/platform/drivers/vpudom-vpu/bind", O_WRONLY);
+		ASSERT_LE(0, s);
+		ASSERT_EQ(3, write(s, "vpu", 3));
+		close(s);
+		for (s = 0; s < 50 && access(vpudom_dev(), F_OK); s++)
+			usleep(20000);
+		ASSERT_EQ(0, access(vpudom_dev(), F_OK));
+		munmap(page, PAGE_SZ);
+	}
+	close(uffd);
 }
 
 TEST_HARNESS_MAIN
