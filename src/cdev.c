@@ -21,6 +21,9 @@ module_param(max_mappings, uint, 0644);
 MODULE_PARM_DESC(max_mappings,
 		 "Most mappings one open file may hold (default 65536)");
 
+/* Numbers of session mappings; 64 bits never wrap. */
+static atomic64_t vpudom_mapping_ids = ATOMIC64_INIT(0);
+
 /* Copy the kernel's struct back, as much of it as the caller knows. */
 static int vpudom_respond(struct vpudom_ucmd *ucmd)
 {
@@ -37,15 +40,16 @@ static int vpudom_respond(struct vpudom_ucmd *ucmd)
  * @fixed: map at @m->iova
  * @iova: the struct's @iova field, set to the IOVA used
  *
- * A mapping the caller cannot learn the IOVA of is unmapped again.
+ * A mapping the caller cannot learn the IOVA of is unmapped again: that
+ * mapping only, found by its id.
  *
  * Return: 0, the error of vpudom_map(), or -EFAULT.
  */
 long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
 			bool fixed, u64 *iova)
 {
-	unsigned int block = __ffs(m->blocks);
-	u64 length = m->size;
+	unsigned long blocks = m->blocks;
+	u64 id = m->id;
 	int ret;
 
 	ret = vpudom_map(ucmd->s->vd, m, &m->sgt, fixed, iova);
@@ -53,10 +57,13 @@ long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
 		vpudom_mapping_release(m);
 		return ret;
 	}
-	/* From here on @m may be gone: another thread may have unmapped it. */
+	/*
+	 * From here on @m may be gone: another thread may have unmapped it,
+	 * and mapped something else at its IOVA, which must stay.
+	 */
 	if (!vpudom_respond(ucmd))
 		return 0;
-	vpudom_unmap_range(ucmd->s->vd, block, *iova, length, ucmd->s);
+	vpudom_unmap_id(ucmd->s->vd, blocks, *iova, ucmd->s, id);
 	return -EFAULT;
 }
 
@@ -119,6 +126,7 @@ struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 		return ERR_PTR(-ENOMEM);
 	}
 	m->owner = s;
+	m->id = atomic64_inc_return(&vpudom_mapping_ids);
 	m->source = VPUDOM_SRC_KERNEL;
 	m->blocks = blocks;
 	m->size = length;

@@ -277,6 +277,25 @@ void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last)
 }
 
 /**
+ * vpudom_iova_retire() - turn an area into a hole for good
+ * @s: the space
+ * @start: first IOVA of an area taken by vpudom_iova_insert()
+ * @last: its last IOVA
+ *
+ * For an area the IOMMU could not entirely unmap: its IOVAs may still
+ * translate, so they are never handed out again.  Cannot fail, as
+ * vpudom_iova_remove().
+ */
+void vpudom_iova_retire(struct vpudom_iova_space *s, u64 start, u64 last)
+{
+	lockdep_assert_held(s->lock);
+	vpudom_iova_store(s, start, last, VPUDOM_HOLE_ENTRY,
+			  GFP_KERNEL | __GFP_NOFAIL);
+	s->nr_areas--;
+	s->mapped -= last - start + 1;
+}
+
+/**
  * vpudom_iova_lookup() - the area containing an IOVA
  * @s: the space
  * @iova: the IOVA

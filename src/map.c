@@ -6,6 +6,7 @@
  * sg_table it is handed and the release it must do afterwards.
  */
 #include <linux/iommu.h>
+#include <linux/kmemleak.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -222,13 +223,30 @@ void vpudom_mapping_release(struct vpudom_mapping *m)
 	kfree(m);
 }
 
+/*
+ * A mapping some IOMMU could not entirely unmap: the device may still reach
+ * its memory, so the memory stays pinned or attached, forever (iommufd does
+ * the same).  Only the owner's count is given back.
+ */
+static void vpudom_mapping_abandon(struct vpudom_mapping *m)
+{
+	if (m->owner)
+		atomic_dec(&m->owner->nr_mappings);
+	m->owner = NULL;
+	/* Deliberately kept: what it holds must never be freed. */
+	kmemleak_not_leak(m);
+}
+
 static void vpudom_release_list(struct list_head *dead)
 {
 	struct vpudom_mapping *m, *next;
 
 	list_for_each_entry_safe(m, next, dead, dead_node) {
 		list_del(&m->dead_node);
-		vpudom_mapping_release(m);
+		if (m->stuck)
+			vpudom_mapping_abandon(m);
+		else
+			vpudom_mapping_release(m);
 	}
 }
 
@@ -251,12 +269,19 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 	list_for_each_entry(m, dead, dead_node) {
 		for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
 			struct vpudom_ctx *ctx = vd->ctx[i];
+			u64 last = m->iova + m->size - 1;
 
 			lockdep_assert_held(&ctx->lock);
-			vpudom_iova_remove(&ctx->iova, m->iova,
-					   m->iova + m->size - 1);
-			iommu_unmap_fast(ctx->domain, m->iova, m->size,
-					 &gather[i]);
+			if (iommu_unmap_fast(ctx->domain, m->iova, m->size,
+					     &gather[i]) == m->size) {
+				vpudom_iova_remove(&ctx->iova, m->iova, last);
+				continue;
+			}
+			/* Parts may still translate: keep IOVA and memory. */
+			WARN_ONCE(1, "%s: %s: short unmap of %#llx-%#llx; leaking its memory\n",
+				  vd->name, ctx->desc->name, m->iova, last);
+			vpudom_iova_retire(&ctx->iova, m->iova, last);
+			m->stuck = true;
 		}
 		touched |= m->blocks;
 		bytes += m->size;
@@ -381,6 +406,45 @@ s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 	if (!ret)
 		ret = vpudom_unmap_list(vd, &dead);
 	vpudom_unlock_blocks(vd, locked);
+	up_read(&vd->rwsem);
+	vpudom_release_list(&dead);
+	return ret;
+}
+
+/**
+ * vpudom_unmap_id() - unmap one mapping, if it is still there
+ * @vd: the instance
+ * @blocks: the blocks it was mapped into
+ * @iova: its IOVA
+ * @owner: its owner
+ * @id: its &vpudom_mapping.id
+ *
+ * Undoes a map by object, not by range: if another thread of the owner
+ * unmapped the mapping meanwhile and mapped something else at its IOVA,
+ * that other mapping stays.
+ *
+ * Return: bytes unmapped; -ENOENT if the mapping is gone already; -ENODEV
+ * if the instance is gone.
+ */
+s64 vpudom_unmap_id(struct vpudom *vd, unsigned long blocks, u64 iova,
+		    struct vpudom_session *owner, u64 id)
+{
+	struct vpudom_mapping *m;
+	LIST_HEAD(dead);
+	s64 ret;
+
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	vpudom_lock_blocks(vd, blocks);
+	m = vpudom_iova_lookup(&vd->ctx[__ffs(blocks)]->iova, iova);
+	if (m && m->owner == owner && m->id == id && m->iova == iova) {
+		list_add_tail(&m->dead_node, &dead);
+		ret = vpudom_unmap_list(vd, &dead);
+	} else {
+		ret = -ENOENT;
+	}
+	vpudom_unlock_blocks(vd, blocks);
 	up_read(&vd->rwsem);
 	vpudom_release_list(&dead);
 	return ret;

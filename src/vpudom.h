@@ -114,6 +114,7 @@ int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
 int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
 		       void *area);
 void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last);
+void vpudom_iova_retire(struct vpudom_iova_space *s, u64 start, u64 last);
 void *vpudom_iova_lookup(struct vpudom_iova_space *s, u64 iova);
 u64 vpudom_iova_largest_free(struct vpudom_iova_space *s);
 bool vpudom_iova_is_hole(const void *entry);
@@ -238,6 +239,9 @@ enum vpudom_source {
  * @owner: the session that may see and unmap it (NULL: the kernel)
  * @pid: thread group of the task that made it (0 for the kernel)
  * @comm: its command name
+ * @id: number unique to the mapping for the module's lifetime, so that a
+ *	rollback finds this mapping and not one made later at its IOVA
+ * @stuck: an IOMMU did not unmap all of it: its memory is never released
  * @dead_node: entry in the list of mappings an unmap is taking down
  * @sgt: what is mapped (user and dma-buf mappings): CPU pages
  * @user: the pinned pages of a user mapping
@@ -259,6 +263,8 @@ struct vpudom_mapping {
 	struct vpudom_session *owner;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
+	u64 id;
+	bool stuck;
 	struct list_head dead_node;
 	struct sg_table sgt;
 	union {
@@ -293,6 +299,8 @@ int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 		       u64 length, struct vpudom_session *owner);
 s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner);
+s64 vpudom_unmap_id(struct vpudom *vd, unsigned long blocks, u64 iova,
+		    struct vpudom_session *owner, u64 id);
 void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead);
 void vpudom_release_mappings(struct list_head *dead);
 void vpudom_mapping_release(struct vpudom_mapping *m);
