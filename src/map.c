@@ -680,9 +680,9 @@ EXPORT_SYMBOL_GPL(vpudom_iova_to_phys);
  * possibly in interrupt context: the fault is counted and traced here, and
  * reported with what it hit from process context.
  *
- * Return: -ENOSYS: the fault is recorded, not handled, so that the IOMMU
- * driver prints its own report (arm-smmu's "Unhandled context fault" with
- * the fault registers) just as it does when no handler is installed.
+ * Return: %VPUDOM_FAULT_UNHANDLED: the fault is recorded, not handled, so
+ * that the IOMMU driver prints its own report (arm-smmu's "Unhandled
+ * context fault" with the fault registers) as it does without a handler.
  */
 int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 			 unsigned long iova, int flags, void *token)
@@ -694,7 +694,7 @@ int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 	atomic_set(&ctx->fault_flags, flags);
 	trace_vpudom_fault(ctx->vd->id, ctx->index, ctx->sid, iova, flags);
 	schedule_work(&ctx->fault_work);
-	return -ENOSYS;
+	return VPUDOM_FAULT_UNHANDLED;
 }
 
 /* The nearest mapping below @iova (or above it, if @up), past any holes. */

@@ -20,6 +20,7 @@
 #ifndef _VPUDOM_PRIV_H
 #define _VPUDOM_PRIV_H
 
+#include <linux/errno.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/maple_tree.h>
@@ -43,6 +44,12 @@ struct seq_file;
 #define VPUDOM_MAX_HOLES	16
 /* Usable ranges: the window split by at most VPUDOM_MAX_HOLES holes. */
 #define VPUDOM_MAX_RANGES	(VPUDOM_MAX_HOLES + 1)
+/*
+ * What the fault handler returns: not handled, only recorded.  arm-smmu
+ * prints its own report (registers included) only for this value, the one
+ * report_iommu_fault() returns when no handler is installed.
+ */
+#define VPUDOM_FAULT_UNHANDLED	(-ENOSYS)
 /* A fault report: direction, IOVA, and what is there or nearest. */
 #define VPUDOM_FAULT_REPORT_LEN	160
 

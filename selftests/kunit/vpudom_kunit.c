@@ -578,7 +578,7 @@ static void kapi_fault_accounting(struct kunit *test)
 
 	/* Recorded, not handled: the IOMMU driver prints its own report. */
 	KUNIT_EXPECT_EQ(test, report_iommu_fault(ctx->domain, ctx->dev, 0x30000000,
-						 IOMMU_FAULT_WRITE), -ENOSYS);
+						 IOMMU_FAULT_WRITE), VPUDOM_FAULT_UNHANDLED);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->faults), before + 1);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&kapi_ctx(f, 1)->faults), 0LL);
 	flush_work(&ctx->fault_work);
@@ -594,7 +594,7 @@ static const char *fault_report(struct kunit *test, unsigned int block,
 
 	KUNIT_ASSERT_NOT_NULL(test, seen);
 	KUNIT_EXPECT_EQ(test, report_iommu_fault(ctx->domain, ctx->dev, iova, flags),
-			-ENOSYS);
+			VPUDOM_FAULT_UNHANDLED);
 	flush_work(&ctx->fault_work);
 	mutex_lock(&ctx->lock);
 	strscpy(seen, ctx->last_fault, VPUDOM_FAULT_REPORT_LEN);
