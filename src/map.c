@@ -107,6 +107,21 @@ static int vpudom_find_common(struct vpudom *vd, unsigned long blocks,
 }
 
 /*
+ * Undo the first @size bytes of a map in block @i.  If the IOMMU unmaps
+ * less, the device may still reach the memory: @m is marked stuck, and its
+ * memory is never released.
+ */
+static void vpudom_unwind_map(struct vpudom *vd, unsigned int i,
+			      struct vpudom_mapping *m, u64 size)
+{
+	if (iommu_unmap(vd->ctx[i]->domain, m->iova, size) == size)
+		return;
+	WARN_ONCE(1, "%s: %s: short unmap of %#llx-%#llx; leaking its memory\n",
+		  vd->name, vd->ctx[i]->desc->name, m->iova, m->iova + size - 1);
+	m->stuck = true;
+}
+
+/*
  * vpudom_map_sg_locked() - map a buffer into the contexts of a mapping
  * @vd: the instance, held for read and alive
  * @m: the mapping: @blocks, @size, @prot, @source and @owner filled in, and
@@ -178,8 +193,7 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 		if (mapped != m->size) {
 			ret = mapped < 0 ? mapped : -EIO;
 			if (mapped > 0)
-				iommu_unmap(vd->ctx[i]->domain, m->iova,
-					    mapped);
+				vpudom_unwind_map(vd, i, m, mapped);
 			goto unmap_domains;
 		}
 		done |= BIT(i);
@@ -190,37 +204,16 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 
 unmap_domains:
 	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS)
-		iommu_unmap(vd->ctx[i]->domain, m->iova, m->size);
+		vpudom_unwind_map(vd, i, m, m->size);
 	done = m->blocks;
 remove_areas:
-	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS)
-		vpudom_iova_remove(&vd->ctx[i]->iova, m->iova, last);
-	return ret;
-}
-
-/**
- * vpudom_mapping_release() - give back what a mapping holds and free it
- * @m: a mapping that is in no tree and no page table, or never was
- *
- * Called without the instance lock or any context lock: releasing user
- * pages may take the owner's mmap_lock, releasing a dma-buf its
- * reservation lock.
- */
-void vpudom_mapping_release(struct vpudom_mapping *m)
-{
-	switch (m->source) {
-	case VPUDOM_SRC_USER:
-		vpudom_user_release(m);
-		break;
-	case VPUDOM_SRC_DMABUF:
-		vpudom_dmabuf_release(m);
-		break;
-	case VPUDOM_SRC_KERNEL:
-		break;
+	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS) {
+		if (m->stuck)
+			vpudom_iova_retire(&vd->ctx[i]->iova, m->iova, last);
+		else
+			vpudom_iova_remove(&vd->ctx[i]->iova, m->iova, last);
 	}
-	if (m->owner)
-		atomic_dec(&m->owner->nr_mappings);
-	kfree(m);
+	return ret;
 }
 
 /*
@@ -237,16 +230,43 @@ static void vpudom_mapping_abandon(struct vpudom_mapping *m)
 	kmemleak_not_leak(m);
 }
 
+/**
+ * vpudom_mapping_release() - give back what a mapping holds and free it
+ * @m: a mapping that is in no tree and no page table, or never was; or
+ *	one an IOMMU could not entirely unmap (stuck), which is abandoned
+ *
+ * Called without the instance lock or any context lock: releasing user
+ * pages may take the owner's mmap_lock, releasing a dma-buf its
+ * reservation lock.
+ */
+void vpudom_mapping_release(struct vpudom_mapping *m)
+{
+	if (m->stuck) {
+		vpudom_mapping_abandon(m);
+		return;
+	}
+	switch (m->source) {
+	case VPUDOM_SRC_USER:
+		vpudom_user_release(m);
+		break;
+	case VPUDOM_SRC_DMABUF:
+		vpudom_dmabuf_release(m);
+		break;
+	case VPUDOM_SRC_KERNEL:
+		break;
+	}
+	if (m->owner)
+		atomic_dec(&m->owner->nr_mappings);
+	kfree(m);
+}
+
 static void vpudom_release_list(struct list_head *dead)
 {
 	struct vpudom_mapping *m, *next;
 
 	list_for_each_entry_safe(m, next, dead, dead_node) {
 		list_del(&m->dead_node);
-		if (m->stuck)
-			vpudom_mapping_abandon(m);
-		else
-			vpudom_mapping_release(m);
+		vpudom_mapping_release(m);
 	}
 }
 
@@ -616,7 +636,7 @@ int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
 		m->iova = *iova;
 	ret = vpudom_map(vd, m, sgt, fixed, iova);
 	if (ret)
-		kfree(m);
+		vpudom_mapping_release(m);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vpudom_map_sgtable);
