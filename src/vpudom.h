@@ -357,6 +357,7 @@ long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd);
 #ifdef CONFIG_FAULT_INJECTION
 bool vpudom_should_fail_pin(void);
 bool vpudom_should_fail_map(void);
+bool vpudom_should_fail_unmap(void);
 void vpudom_fault_debugfs_init(struct dentry *root);
 #else
 static inline bool vpudom_should_fail_pin(void)
@@ -365,6 +366,11 @@ static inline bool vpudom_should_fail_pin(void)
 }
 
 static inline bool vpudom_should_fail_map(void)
+{
+	return false;
+}
+
+static inline bool vpudom_should_fail_unmap(void)
 {
 	return false;
 }
