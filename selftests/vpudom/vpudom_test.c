@@ -945,4 +945,107 @@ TEST(unbind_while_copy_to_user_stalls)
 	close(uffd);
 }
 
+/* A map whose struct may live on a page that goes away meanwhile. */
+struct remote_map {
+	int fd;
+	struct vpudom_map_user *arg;
+	int ret;
+};
+
+static void *remote_map_run(void *data)
+{
+	struct remote_map *c = data;
+
+	c->ret = _ioctl(c->fd, VPUDOM_MAP_USER, c->arg);
+	return NULL;
+}
+
+/*
+ * A map whose answer cannot be written back is rolled back, and only that
+ * mapping: here its answer waits on a write-protected page while another
+ * thread of the session unmaps it and maps another buffer at its IOVA;
+ * then the page goes, the copy fails with EFAULT, and the other mapping
+ * must survive the rollback.
+ */
+TEST(efault_rollback_spares_a_later_mapping)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct pollfd pfd = { .events = POLLIN };
+	struct remote_map call = {};
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect wp = {
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+	struct uffd_msg msg;
+	long pins = pins_held();
+	char *a = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char *b = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char *page = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	pthread_t mapper;
+	__u64 iova, n = 0;
+	int uffd, fd;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(MAP_FAILED, page);
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd in this kernel (errno %d)", errno);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	reg.range.start = (__u64)(uintptr_t)page;
+	reg.range.len = PAGE_SZ;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "no userfaultfd write-protect here (errno %d)", errno);
+	fd = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, fd);
+
+	/* The ioctl's struct lives on the page, readable, not writable. */
+	call.fd = fd;
+	call.arg = (struct vpudom_map_user *)page;
+	memset(call.arg, 0, sizeof(*call.arg));
+	call.arg->size = sizeof(*call.arg);
+	call.arg->flags = VPUDOM_MAP_READ;
+	call.arg->blocks = blk(1);
+	call.arg->user_va = (__u64)(uintptr_t)a;
+	call.arg->length = PAGE_SZ;
+	wp.range = reg.range;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, pthread_create(&mapper, NULL, remote_map_run, &call));
+	pfd.fd = uffd;
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_TRUE(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+
+	/* Mapped, its answer stalled: take it down, map b there instead. */
+	ASSERT_EQ(0, _test_unmap_all(fd, &n));
+	ASSERT_EQ(PAGE_SZ, n);
+	iova = 0;
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(1), b, PAGE_SZ, &iova));
+	/* The lowest free IOVA, where the stalled map went too. */
+	EXPECT_TRUE(debugfs_has("block1", iova, "user"));
+
+	/* The page goes: the stalled copy fails, and the map rolls back. */
+	ASSERT_EQ(0, munmap(page, PAGE_SZ));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WAKE, &reg.range));
+	ASSERT_EQ(0, pthread_join(mapper, NULL));
+	EXPECT_EQ(-EFAULT, call.ret);
+
+	/* b's mapping is intact, and it is the only one left. */
+	EXPECT_TRUE(debugfs_has("block1", iova, "user"));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ, iova));
+	EXPECT_EQ(0, _test_unmap_all(fd, &n));
+	EXPECT_EQ(PAGE_SZ, n);
+	close(fd);
+	close(uffd);
+	EXPECT_EQ(pins, pins_held());
+	munmap(a, PAGE_SZ);
+	munmap(b, PAGE_SZ);
+}
+
 TEST_HARNESS_MAIN
