@@ -343,9 +343,13 @@ static int vpudom_fops_release(struct inode *inode, struct file *filp)
 {
 	struct vpudom_session *s = filp->private_data;
 
-	/* -ENODEV: the instance is gone, and its mappings with it. */
+	/*
+	 * -ENODEV: the instance is gone, and its mappings out of every page
+	 * table; but the unbind may still be releasing them, unlocked, and
+	 * they point at @s until then.
+	 */
 	vpudom_unmap_owner(s->vd, s);
-	WARN_ON_ONCE(atomic_read(&s->nr_mappings));
+	wait_var_event(&s->nr_mappings, !atomic_read(&s->nr_mappings));
 	vpudom_put(s->vd);
 	kfree(s);
 	return 0;

@@ -224,7 +224,7 @@ remove_areas:
 static void vpudom_mapping_abandon(struct vpudom_mapping *m)
 {
 	if (m->owner)
-		atomic_dec(&m->owner->nr_mappings);
+		vpudom_session_mapping_gone(m->owner);
 	m->owner = NULL;
 	/* Deliberately kept: what it holds must never be freed. */
 	kmemleak_not_leak(m);
@@ -256,7 +256,7 @@ void vpudom_mapping_release(struct vpudom_mapping *m)
 		break;
 	}
 	if (m->owner)
-		atomic_dec(&m->owner->nr_mappings);
+		vpudom_session_mapping_gone(m->owner);
 	kfree(m);
 }
 

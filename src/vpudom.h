@@ -31,6 +31,7 @@
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 #include <linux/vpudom.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 struct dentry;
@@ -216,12 +217,24 @@ struct vpudom {
 /**
  * struct vpudom_session - an open file of /dev/vpudom<N>
  * @vd: the instance (reference held)
- * @nr_mappings: mappings the session owns, for the max_mappings limit
+ * @nr_mappings: mappings the session owns, for the max_mappings limit; a
+ *	mapping points at its session until released, so close waits for 0
  */
 struct vpudom_session {
 	struct vpudom *vd;
 	atomic_t nr_mappings;
 };
+
+/*
+ * A mapping of @s is released: the last one lets a close waiting in
+ * vpudom_fops_release() go on.  wake_up_var() only hashes the address, so
+ * @s may be freed as soon as the count is seen at 0.
+ */
+static inline void vpudom_session_mapping_gone(struct vpudom_session *s)
+{
+	if (atomic_dec_and_test(&s->nr_mappings))
+		wake_up_var(&s->nr_mappings);
+}
 
 /**
  * enum vpudom_source - where the memory of a mapping comes from
