@@ -765,7 +765,7 @@ static void vpudom_fault_where(struct vpudom_ctx *ctx, u64 iova, int flags,
 	int at;
 
 	lockdep_assert_held(&ctx->lock);
-	at = snprintf(buf, len, "%s at %#llx: ",
+	at = scnprintf(buf, len, "%s at %#llx: ",
 		      flags & IOMMU_FAULT_WRITE ? "write" : "read", iova);
 	m = vpudom_iova_lookup(&ctx->iova, iova);
 	if (m) {
@@ -783,9 +783,9 @@ static void vpudom_fault_where(struct vpudom_ctx *ctx, u64 iova, int flags,
 		}
 	}
 	if (iova < ctx->iova.bounds.start || iova > ctx->iova.bounds.last)
-		at += snprintf(buf + at, len - at, "outside the window, ");
+		at += scnprintf(buf + at, len - at, "outside the window, ");
 	else
-		at += snprintf(buf + at, len - at, "unmapped, ");
+		at += scnprintf(buf + at, len - at, "unmapped, ");
 	below = vpudom_mapping_near(ctx, iova, false);
 	above = vpudom_mapping_near(ctx, iova, true);
 	if (below && above &&
