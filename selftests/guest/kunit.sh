@@ -32,6 +32,10 @@ kunit_run() {
 	fi
 	dmesg | tail -n +$((before + 1)) | sed 's/^\[[^]]*\] *//' > /tmp/kunit.log
 	rmmod vpudom_kunit
+	# kapi_fault_report's last report on block0, as debugfs shows it.
+	check "kunit: debugfs last_fault shows the last fault reported" \
+		grep -qx 'last_fault:      write at 0x80000000: unmapped, no mapping in the stream' \
+		"$(ref_instance)/block0/stats"
 	# Each case, then each suite: "ok 1 - name" or "not ok 1 - name".
 	while read -r line; do
 		case $line in
