@@ -766,7 +766,7 @@ static void vpudom_fault_where(struct vpudom_ctx *ctx, u64 iova, int flags,
 
 	lockdep_assert_held(&ctx->lock);
 	at = scnprintf(buf, len, "%s at %#llx: ",
-		      flags & IOMMU_FAULT_WRITE ? "write" : "read", iova);
+		       flags & IOMMU_FAULT_WRITE ? "write" : "read", iova);
 	m = vpudom_iova_lookup(&ctx->iova, iova);
 	if (m) {
 		vpudom_fault_mapping(buf, len, at, "inside mapping", m);
