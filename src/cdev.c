@@ -21,6 +21,9 @@ module_param(max_mappings, uint, 0644);
 MODULE_PARM_DESC(max_mappings,
 		 "Most mappings one open file may hold (default 65536)");
 
+/* Numbers of session mappings; 64 bits never wrap. */
+static atomic64_t vpudom_mapping_ids = ATOMIC64_INIT(0);
+
 /* Copy the kernel's struct back, as much of it as the caller knows. */
 static int vpudom_respond(struct vpudom_ucmd *ucmd)
 {
@@ -37,15 +40,16 @@ static int vpudom_respond(struct vpudom_ucmd *ucmd)
  * @fixed: map at @m->iova
  * @iova: the struct's @iova field, set to the IOVA used
  *
- * A mapping the caller cannot learn the IOVA of is unmapped again.
+ * A mapping the caller cannot learn the IOVA of is unmapped again: that
+ * mapping only, found by its id.
  *
  * Return: 0, the error of vpudom_map(), or -EFAULT.
  */
 long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
 			bool fixed, u64 *iova)
 {
-	unsigned int block = __ffs(m->blocks);
-	u64 length = m->size;
+	unsigned long blocks = m->blocks;
+	u64 id = m->id;
 	int ret;
 
 	ret = vpudom_map(ucmd->s->vd, m, &m->sgt, fixed, iova);
@@ -53,10 +57,13 @@ long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
 		vpudom_mapping_release(m);
 		return ret;
 	}
-	/* From here on @m may be gone: another thread may have unmapped it. */
+	/*
+	 * From here on @m may be gone: another thread may have unmapped it,
+	 * and mapped something else at its IOVA, which must stay.
+	 */
 	if (!vpudom_respond(ucmd))
 		return 0;
-	vpudom_unmap_range(ucmd->s->vd, block, *iova, length, ucmd->s);
+	vpudom_unmap_id(ucmd->s->vd, blocks, *iova, ucmd->s, id);
 	return -EFAULT;
 }
 
@@ -119,6 +126,7 @@ struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 		return ERR_PTR(-ENOMEM);
 	}
 	m->owner = s;
+	m->id = atomic64_inc_return(&vpudom_mapping_ids);
 	m->source = VPUDOM_SRC_KERNEL;
 	m->blocks = blocks;
 	m->size = length;
@@ -130,14 +138,17 @@ struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 	return m;
 }
 
-/* ioctl(VPUDOM_INFO) */
+/*
+ * ioctl(VPUDOM_INFO).  The answer is gathered under the instance lock and
+ * copied out after it is dropped: a copy to user memory can wait forever on
+ * a fault (userfaultfd, FUSE), and must not hold up unbind meanwhile.
+ */
 static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
 {
+	struct vpudom_block_info bi[VPUDOM_MAX_BLOCKS] = {};
 	struct vpudom_info *cmd = ucmd->cmd;
 	struct vpudom *vd = ucmd->s->vd;
-	struct vpudom_block_info __user *ubi;
-	struct vpudom_block_info bi;
-	unsigned int i, n = vd->hw->nr_blocks;
+	unsigned int i, n = vd->hw.nr_blocks;
 	int ret;
 
 	if (cmd->flags || cmd->__reserved)
@@ -149,66 +160,55 @@ static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
 	ret = vpudom_get_alive(vd);
 	if (ret)
 		return ret;
-	ubi = u64_to_user_ptr(cmd->blocks_uptr);
 	for (i = 0; i < n; i++) {
 		struct vpudom_ctx *ctx = vd->ctx[i];
 
-		memset(&bi, 0, sizeof(bi));
-		strscpy(bi.name, ctx->desc->name, sizeof(bi.name));
-		bi.index = i;
-		bi.sid = ctx->sid;
-		bi.window_start = ctx->desc->window.start;
-		bi.window_last = ctx->desc->window.last;
-		bi.pgsize_bitmap = ctx->pgsize_bitmap;
-		if (copy_to_user(&ubi[i], &bi, sizeof(bi))) {
-			ret = -EFAULT;
-			break;
-		}
+		strscpy(bi[i].name, ctx->desc->name, sizeof(bi[i].name));
+		bi[i].index = i;
+		bi[i].sid = ctx->sid;
+		bi[i].window_start = ctx->desc->window.start;
+		bi[i].window_last = ctx->desc->window.last;
+		bi[i].pgsize_bitmap = ctx->pgsize_bitmap;
 	}
 	up_read(&vd->rwsem);
-	if (ret)
-		return ret;
+	if (copy_to_user(u64_to_user_ptr(cmd->blocks_uptr), bi,
+			 array_size(n, sizeof(bi[0]))))
+		return -EFAULT;
 	cmd->num_blocks = n;
 	return vpudom_respond(ucmd);
 }
 
-/* ioctl(VPUDOM_IOVA_RANGES) */
+/* ioctl(VPUDOM_IOVA_RANGES); copies out unlocked, as INFO does. */
 static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 {
+	struct vpudom_iova_range r[VPUDOM_MAX_RANGES];
 	struct vpudom_iova_ranges *cmd = ucmd->cmd;
 	struct vpudom *vd = ucmd->s->vd;
-	struct vpudom_iova_range __user *ur;
-	struct vpudom_iova_range r;
 	struct vpudom_ctx *ctx;
 	unsigned int i, n;
 	int ret;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	if (cmd->block >= vd->hw->nr_blocks)
+	if (cmd->block >= vd->hw.nr_blocks)
 		return -EINVAL;
 	ret = vpudom_get_alive(vd);
 	if (ret)
 		return ret;
 	ctx = vd->ctx[cmd->block];
 	n = ctx->nr_usable;
+	for (i = 0; i < n; i++) {
+		r[i].start = ctx->usable[i].start;
+		r[i].last = ctx->usable[i].last;
+	}
+	up_read(&vd->rwsem);
 	if (cmd->num_ranges < n) {
-		up_read(&vd->rwsem);
 		cmd->num_ranges = n;
 		return vpudom_respond(ucmd) ?: -EMSGSIZE;
 	}
-	ur = u64_to_user_ptr(cmd->ranges_uptr);
-	for (i = 0; i < n; i++) {
-		r.start = ctx->usable[i].start;
-		r.last = ctx->usable[i].last;
-		if (copy_to_user(&ur[i], &r, sizeof(r))) {
-			ret = -EFAULT;
-			break;
-		}
-	}
-	up_read(&vd->rwsem);
-	if (ret)
-		return ret;
+	if (copy_to_user(u64_to_user_ptr(cmd->ranges_uptr), r,
+			 array_size(n, sizeof(r[0]))))
+		return -EFAULT;
 	cmd->num_ranges = n;
 	return vpudom_respond(ucmd);
 }
@@ -232,7 +232,7 @@ static long vpudom_ioctl_unmap(struct vpudom_ucmd *ucmd)
 			return -EINVAL;
 		if (cmd->iova + cmd->length - 1 < cmd->iova)
 			return -EOVERFLOW;
-		if (cmd->block >= s->vd->hw->nr_blocks)
+		if (cmd->block >= s->vd->hw.nr_blocks)
 			return -EINVAL;
 		ret = vpudom_unmap_range(s->vd, cmd->block, cmd->iova,
 					 cmd->length, s);
@@ -343,9 +343,13 @@ static int vpudom_fops_release(struct inode *inode, struct file *filp)
 {
 	struct vpudom_session *s = filp->private_data;
 
-	/* -ENODEV: the instance is gone, and its mappings with it. */
+	/*
+	 * -ENODEV: the instance is gone, and its mappings out of every page
+	 * table; but the unbind may still be releasing them, unlocked, and
+	 * they point at @s until then.
+	 */
 	vpudom_unmap_owner(s->vd, s);
-	WARN_ON_ONCE(atomic_read(&s->nr_mappings));
+	wait_var_event(&s->nr_mappings, !atomic_read(&s->nr_mappings));
 	vpudom_put(s->vd);
 	kfree(s);
 	return 0;

@@ -117,13 +117,10 @@ static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
 	granule = max_t(u64, PAGE_SIZE, 1ULL << __ffs(ctx->pgsize_bitmap));
 	bounds.start = max(desc->window.start, ctx->aperture.start);
 	bounds.last = min(desc->window.last, ctx->aperture.last);
-	bounds.start = round_up(bounds.start, granule);
-	if ((bounds.last & (granule - 1)) != granule - 1)
-		bounds.last = round_down(bounds.last, granule) - 1;
-	if (bounds.start > bounds.last || bounds.last - bounds.start < granule) {
-		dev_err(ctx->dev, "%s: window %#llx-%#llx lies outside the IOMMU aperture %#llx-%#llx\n",
+	if (!vpudom_range_align_in(&bounds, granule)) {
+		dev_err(ctx->dev, "%s: window %#llx-%#llx holds no whole %#llx-byte page inside the IOMMU aperture %#llx-%#llx\n",
 			desc->name, desc->window.start, desc->window.last,
-			ctx->aperture.start, ctx->aperture.last);
+			granule, ctx->aperture.start, ctx->aperture.last);
 		return -EINVAL;
 	}
 	ctx->iova.granule = granule;
@@ -199,7 +196,7 @@ static struct vpudom_ctx *vpudom_ctx_create(struct vpudom *vd,
 					    unsigned int block,
 					    struct device *dev)
 {
-	const struct vpudom_block_desc *desc = &vd->hw->blocks[block];
+	const struct vpudom_block_desc *desc = &vd->hw.blocks[block];
 	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
 	struct iommu_group *group;
 	struct vpudom_ctx *ctx;
@@ -308,11 +305,60 @@ static void vpudom_ctx_destroy(struct vpudom_ctx *ctx)
 	kfree(ctx);
 }
 
+/* Free what vpudom_hw_copy() made, complete or not. */
+static void vpudom_hw_free(struct vpudom *vd)
+{
+	unsigned int i;
+
+	for (i = 0; i < vd->hw.nr_blocks; i++) {
+		kfree(vd->blocks[i].name);
+		kfree(vd->blocks[i].carveouts);
+	}
+	kfree(vd->hw.name);
+}
+
+/*
+ * Copy the frontend's description, names and carve-outs included: the
+ * instance outlives the frontend (an open file keeps it) and the frontend's
+ * tables may be in a module that is gone by then.
+ */
+static int vpudom_hw_copy(struct vpudom *vd, const struct vpudom_hw_desc *hw)
+{
+	unsigned int i;
+
+	vd->hw.blocks = vd->blocks;
+	vd->hw.name = kstrdup(hw->name, GFP_KERNEL);
+	if (!vd->hw.name)
+		return -ENOMEM;
+	for (i = 0; i < hw->nr_blocks; i++) {
+		const struct vpudom_block_desc *from = &hw->blocks[i];
+		struct vpudom_block_desc *to = &vd->blocks[i];
+
+		/* Counted first, so that vpudom_hw_free() sees this block. */
+		vd->hw.nr_blocks = i + 1;
+		to->window = from->window;
+		to->name = kstrdup(from->name, GFP_KERNEL);
+		if (!to->name)
+			return -ENOMEM;
+		if (!from->nr_carveouts)
+			continue;
+		to->carveouts = kmemdup(from->carveouts,
+					array_size(from->nr_carveouts,
+						   sizeof(*from->carveouts)),
+					GFP_KERNEL);
+		if (!to->carveouts)
+			return -ENOMEM;
+		to->nr_carveouts = from->nr_carveouts;
+	}
+	return 0;
+}
+
 /**
  * vpudom_create() - start assembling a VPU instance
  * @dev: the VPU device; its driver owns the instance until
  *	vpudom_unregister()
- * @hw: the hardware description; must outlive the instance
+ * @hw: the hardware description; copied, so it need only live until this
+ *	returns
  *
  * Every instance created, assembled or not, ends with vpudom_unregister().
  *
@@ -325,7 +371,7 @@ struct vpudom *vpudom_create(struct device *dev,
 {
 	struct vpudom *vd;
 	unsigned int i;
-	int id;
+	int id, ret;
 
 	if (!hw->nr_blocks || hw->nr_blocks > VPUDOM_MAX_BLOCKS) {
 		dev_err(dev, "%s: %u blocks; between 1 and %d are supported\n",
@@ -343,10 +389,13 @@ struct vpudom *vpudom_create(struct device *dev,
 	vd = kzalloc(sizeof(*vd), GFP_KERNEL);
 	if (!vd)
 		return ERR_PTR(-ENOMEM);
+	ret = vpudom_hw_copy(vd, hw);
+	if (ret)
+		goto free_hw;
 	id = ida_alloc(&vpudom_ida, GFP_KERNEL);
 	if (id < 0) {
-		kfree(vd);
-		return ERR_PTR(id);
+		ret = id;
+		goto free_hw;
 	}
 	kref_init(&vd->kref);
 	init_rwsem(&vd->rwsem);
@@ -354,8 +403,12 @@ struct vpudom *vpudom_create(struct device *dev,
 	vd->id = id;
 	snprintf(vd->name, sizeof(vd->name), "vpudom%d", id);
 	vd->dev = get_device(dev);
-	vd->hw = hw;
 	return vd;
+
+free_hw:
+	vpudom_hw_free(vd);
+	kfree(vd);
+	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_GPL(vpudom_create);
 
@@ -381,14 +434,14 @@ int vpudom_add_block(struct vpudom *vd, unsigned int block,
 
 	if (WARN_ON_ONCE(vd->registered))
 		return -EBUSY;
-	if (block >= vd->hw->nr_blocks) {
+	if (block >= vd->hw.nr_blocks) {
 		dev_err(ctx_dev, "block %u does not exist on %s\n", block,
-			vd->hw->name);
+			vd->hw.name);
 		return -EINVAL;
 	}
 	if (vd->ctx[block]) {
 		dev_err(ctx_dev, "block %s already has a context (%s)\n",
-			vd->hw->blocks[block].name, dev_name(vd->ctx[block]->dev));
+			vd->hw.blocks[block].name, dev_name(vd->ctx[block]->dev));
 		return -EEXIST;
 	}
 	ctx = vpudom_ctx_create(vd, block, ctx_dev);
@@ -414,10 +467,10 @@ int vpudom_register(struct vpudom *vd)
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < vd->hw->nr_blocks; i++) {
+	for (i = 0; i < vd->hw.nr_blocks; i++) {
 		if (!vd->ctx[i]) {
 			dev_err(vd->dev, "block %s has no context; refusing the VPU\n",
-				vd->hw->blocks[i].name);
+				vd->hw.blocks[i].name);
 			return -ENODEV;
 		}
 	}
@@ -431,11 +484,11 @@ int vpudom_register(struct vpudom *vd)
 	vd->registered = true;
 	mutex_unlock(&vpudom_instances_lock);
 	vpudom_debugfs_add(vd);
-	for (i = 0; i < vd->hw->nr_blocks; i++)
+	for (i = 0; i < vd->hw.nr_blocks; i++)
 		dev_info(vd->dev, "%s: block %s: stream %#x, window %#llx-%#llx, %u usable ranges\n",
-			 vd->name, vd->hw->blocks[i].name, vd->ctx[i]->sid,
-			 vd->hw->blocks[i].window.start,
-			 vd->hw->blocks[i].window.last, vd->ctx[i]->nr_usable);
+			 vd->name, vd->hw.blocks[i].name, vd->ctx[i]->sid,
+			 vd->hw.blocks[i].window.start,
+			 vd->hw.blocks[i].window.last, vd->ctx[i]->nr_usable);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vpudom_register);
@@ -453,6 +506,7 @@ EXPORT_SYMBOL_GPL(vpudom_register);
  */
 void vpudom_unregister(struct vpudom *vd)
 {
+	LIST_HEAD(dead);
 	unsigned int i;
 
 	mutex_lock(&vpudom_instances_lock);
@@ -472,13 +526,15 @@ void vpudom_unregister(struct vpudom *vd)
 
 	down_write(&vd->rwsem);
 	vd->dead = true;
-	vpudom_revoke_locked(vd);
-	for (i = 0; i < vd->hw->nr_blocks; i++) {
+	vpudom_revoke_locked(vd, &dead);
+	for (i = 0; i < vd->hw.nr_blocks; i++) {
 		if (vd->ctx[i])
 			vpudom_ctx_destroy(vd->ctx[i]);
 		vd->ctx[i] = NULL;
 	}
 	up_write(&vd->rwsem);
+	/* Out of reach of every device now: give the memory back unlocked. */
+	vpudom_release_mappings(&dead);
 	vpudom_put(vd);
 }
 EXPORT_SYMBOL_GPL(vpudom_unregister);
@@ -488,6 +544,7 @@ static void vpudom_release(struct kref *kref)
 	struct vpudom *vd = container_of(kref, struct vpudom, kref);
 
 	put_device(vd->dev);
+	vpudom_hw_free(vd);
 	kfree(vd);
 }
 
@@ -535,7 +592,7 @@ EXPORT_SYMBOL_GPL(of_vpudom_get);
  */
 unsigned int vpudom_nr_blocks(struct vpudom *vd)
 {
-	return vd->hw->nr_blocks;
+	return vd->hw.nr_blocks;
 }
 EXPORT_SYMBOL_GPL(vpudom_nr_blocks);
 
@@ -551,8 +608,8 @@ int vpudom_block_by_name(struct vpudom *vd, const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < vd->hw->nr_blocks; i++)
-		if (!strcmp(vd->hw->blocks[i].name, name))
+	for (i = 0; i < vd->hw.nr_blocks; i++)
+		if (!strcmp(vd->hw.blocks[i].name, name))
 			return i;
 	return -ENOENT;
 }

@@ -25,9 +25,9 @@ static int info_show(struct seq_file *s, void *unused)
 
 	down_read(&vd->rwsem);
 	seq_printf(s, "instance: %s\ndevice:   %s\nhardware: %s\nblocks:   %u\n",
-		   vd->name, dev_name(vd->dev), vd->hw->name,
-		   vd->hw->nr_blocks);
-	for (i = 0; !vd->dead && i < vd->hw->nr_blocks; i++) {
+		   vd->name, dev_name(vd->dev), vd->hw.name,
+		   vd->hw.nr_blocks);
+	for (i = 0; !vd->dead && i < vd->hw.nr_blocks; i++) {
 		struct vpudom_ctx *ctx = vd->ctx[i];
 
 		seq_printf(s, "block %u %-8s stream 0x%x device %s\n", i,
@@ -113,6 +113,8 @@ static int stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "fragmentation:   %llu%%\n",
 		   free ? div64_u64((free - largest) * 100, free) : 0);
 	seq_printf(s, "alloc_failures:  %llu\n", sp->failures);
+	seq_printf(s, "last_fault:      %s\n",
+		   ctx->last_fault[0] ? ctx->last_fault : "none");
 	mutex_unlock(&ctx->lock);
 	seq_printf(s, "faults:          %lld\n",
 		   (long long)atomic64_read(&ctx->faults));
@@ -126,7 +128,7 @@ void vpudom_debugfs_add(struct vpudom *vd)
 
 	vd->debugfs = debugfs_create_dir(vd->name, vpudom_debugfs_root);
 	debugfs_create_file("info", 0444, vd->debugfs, vd, &info_fops);
-	for (i = 0; i < vd->hw->nr_blocks; i++) {
+	for (i = 0; i < vd->hw.nr_blocks; i++) {
 		struct vpudom_ctx *ctx = vd->ctx[i];
 
 		ctx->debugfs = debugfs_create_dir(ctx->desc->name, vd->debugfs);

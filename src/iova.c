@@ -63,6 +63,39 @@ static int vpudom_iova_store(struct vpudom_iova_space *s, u64 start, u64 last,
 }
 
 /**
+ * vpudom_range_align_in() - shrink a range to the whole granules inside it
+ * @r: the range; changed only on success
+ * @granule: a power of two
+ *
+ * A window must hold at least one whole granule: anything less has no IOVA
+ * the IOMMU can map, and rounding its end down would wrap below zero.
+ *
+ * Return: true if at least one whole granule remains.
+ */
+bool vpudom_range_align_in(struct vpudom_range *r, u64 granule)
+{
+	u64 mask = granule - 1, start, last;
+
+	if (r->start > r->last)
+		return false;
+	start = ALIGN(r->start, granule);
+	if (start < r->start)
+		return false;
+	last = r->last;
+	if ((last & mask) != mask) {
+		/* No granule ends at or below @last. */
+		if (last < mask)
+			return false;
+		last = (last & ~mask) - 1;
+	}
+	if (start > last)
+		return false;
+	r->start = start;
+	r->last = last;
+	return true;
+}
+
+/**
  * vpudom_iova_add_hole() - make a range of the space unusable
  * @s: the space
  * @hole: the range; the part outside the bounds is ignored
@@ -239,6 +272,25 @@ void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last)
 {
 	lockdep_assert_held(s->lock);
 	vpudom_iova_store(s, start, last, NULL, GFP_KERNEL | __GFP_NOFAIL);
+	s->nr_areas--;
+	s->mapped -= last - start + 1;
+}
+
+/**
+ * vpudom_iova_retire() - turn an area into a hole for good
+ * @s: the space
+ * @start: first IOVA of an area taken by vpudom_iova_insert()
+ * @last: its last IOVA
+ *
+ * For an area the IOMMU could not entirely unmap: its IOVAs may still
+ * translate, so they are never handed out again.  Cannot fail, as
+ * vpudom_iova_remove().
+ */
+void vpudom_iova_retire(struct vpudom_iova_space *s, u64 start, u64 last)
+{
+	lockdep_assert_held(s->lock);
+	vpudom_iova_store(s, start, last, VPUDOM_HOLE_ENTRY,
+			  GFP_KERNEL | __GFP_NOFAIL);
 	s->nr_areas--;
 	s->mapped -= last - start + 1;
 }

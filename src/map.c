@@ -6,8 +6,10 @@
  * sg_table it is handed and the release it must do afterwards.
  */
 #include <linux/iommu.h>
+#include <linux/kmemleak.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "compat.h"
 #include "vpudom.h"
@@ -28,7 +30,7 @@ const char *vpudom_source_name(enum vpudom_source source)
 
 unsigned long vpudom_all_blocks(struct vpudom *vd)
 {
-	return GENMASK(vd->hw->nr_blocks - 1, 0);
+	return GENMASK(vd->hw.nr_blocks - 1, 0);
 }
 
 /* Lock the contexts of @blocks in ascending block order. */
@@ -105,6 +107,21 @@ static int vpudom_find_common(struct vpudom *vd, unsigned long blocks,
 }
 
 /*
+ * Undo the first @size bytes of a map in block @i.  If the IOMMU unmaps
+ * less, the device may still reach the memory: @m is marked stuck, and its
+ * memory is never released.
+ */
+static void vpudom_unwind_map(struct vpudom *vd, unsigned int i,
+			      struct vpudom_mapping *m, u64 size)
+{
+	if (iommu_unmap(vd->ctx[i]->domain, m->iova, size) == size)
+		return;
+	WARN_ONCE(1, "%s: %s: short unmap of %#llx-%#llx; leaking its memory\n",
+		  vd->name, vd->ctx[i]->desc->name, m->iova, m->iova + size - 1);
+	m->stuck = true;
+}
+
+/*
  * vpudom_map_sg_locked() - map a buffer into the contexts of a mapping
  * @vd: the instance, held for read and alive
  * @m: the mapping: @blocks, @size, @prot, @source and @owner filled in, and
@@ -176,8 +193,7 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 		if (mapped != m->size) {
 			ret = mapped < 0 ? mapped : -EIO;
 			if (mapped > 0)
-				iommu_unmap(vd->ctx[i]->domain, m->iova,
-					    mapped);
+				vpudom_unwind_map(vd, i, m, mapped);
 			goto unmap_domains;
 		}
 		done |= BIT(i);
@@ -188,23 +204,47 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 
 unmap_domains:
 	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS)
-		iommu_unmap(vd->ctx[i]->domain, m->iova, m->size);
+		vpudom_unwind_map(vd, i, m, m->size);
 	done = m->blocks;
 remove_areas:
-	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS)
-		vpudom_iova_remove(&vd->ctx[i]->iova, m->iova, last);
+	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS) {
+		if (m->stuck)
+			vpudom_iova_retire(&vd->ctx[i]->iova, m->iova, last);
+		else
+			vpudom_iova_remove(&vd->ctx[i]->iova, m->iova, last);
+	}
 	return ret;
+}
+
+/*
+ * A mapping some IOMMU could not entirely unmap: the device may still reach
+ * its memory, so the memory stays pinned or attached, forever (iommufd does
+ * the same).  Only the owner's count is given back.
+ */
+static void vpudom_mapping_abandon(struct vpudom_mapping *m)
+{
+	if (m->owner)
+		vpudom_session_mapping_gone(m->owner);
+	m->owner = NULL;
+	/* Deliberately kept: what it holds must never be freed. */
+	kmemleak_not_leak(m);
 }
 
 /**
  * vpudom_mapping_release() - give back what a mapping holds and free it
- * @m: a mapping that is in no tree and no page table, or never was
+ * @m: a mapping that is in no tree and no page table, or never was; or
+ *	one an IOMMU could not entirely unmap (stuck), which is abandoned
  *
- * Called without any context lock: releasing user pages takes the owner's
- * mmap_lock, releasing a dma-buf its reservation lock.
+ * Called without the instance lock or any context lock: releasing user
+ * pages may take the owner's mmap_lock, releasing a dma-buf its
+ * reservation lock.
  */
 void vpudom_mapping_release(struct vpudom_mapping *m)
 {
+	if (m->stuck) {
+		vpudom_mapping_abandon(m);
+		return;
+	}
 	switch (m->source) {
 	case VPUDOM_SRC_USER:
 		vpudom_user_release(m);
@@ -216,7 +256,7 @@ void vpudom_mapping_release(struct vpudom_mapping *m)
 		break;
 	}
 	if (m->owner)
-		atomic_dec(&m->owner->nr_mappings);
+		vpudom_session_mapping_gone(m->owner);
 	kfree(m);
 }
 
@@ -241,20 +281,31 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 	struct iommu_iotlb_gather gather[VPUDOM_MAX_BLOCKS];
 	unsigned long touched = 0;
 	struct vpudom_mapping *m;
+	bool injected;
 	unsigned int i;
 	u64 bytes = 0;
 
-	for (i = 0; i < vd->hw->nr_blocks; i++)
+	for (i = 0; i < vd->hw.nr_blocks; i++)
 		iommu_iotlb_gather_init(&gather[i]);
 	list_for_each_entry(m, dead, dead_node) {
 		for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
 			struct vpudom_ctx *ctx = vd->ctx[i];
+			u64 last = m->iova + m->size - 1;
 
 			lockdep_assert_held(&ctx->lock);
-			vpudom_iova_remove(&ctx->iova, m->iova,
-					   m->iova + m->size - 1);
-			iommu_unmap_fast(ctx->domain, m->iova, m->size,
-					 &gather[i]);
+			injected = vpudom_should_fail_unmap();
+			if (!injected &&
+			    iommu_unmap_fast(ctx->domain, m->iova, m->size,
+					     &gather[i]) == m->size) {
+				vpudom_iova_remove(&ctx->iova, m->iova, last);
+				continue;
+			}
+			/* Parts may still translate: keep IOVA and memory. */
+			dev_err(ctx->dev, "%s: %s: short unmap of %#llx-%#llx; leaking its memory\n",
+				vd->name, ctx->desc->name, m->iova, last);
+			WARN_ON_ONCE(!injected);
+			vpudom_iova_retire(&ctx->iova, m->iova, last);
+			m->stuck = true;
 		}
 		touched |= m->blocks;
 		bytes += m->size;
@@ -385,6 +436,45 @@ s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 }
 
 /**
+ * vpudom_unmap_id() - unmap one mapping, if it is still there
+ * @vd: the instance
+ * @blocks: the blocks it was mapped into
+ * @iova: its IOVA
+ * @owner: its owner
+ * @id: its &vpudom_mapping.id
+ *
+ * Undoes a map by object, not by range: if another thread of the owner
+ * unmapped the mapping meanwhile and mapped something else at its IOVA,
+ * that other mapping stays.
+ *
+ * Return: bytes unmapped; -ENOENT if the mapping is gone already; -ENODEV
+ * if the instance is gone.
+ */
+s64 vpudom_unmap_id(struct vpudom *vd, unsigned long blocks, u64 iova,
+		    struct vpudom_session *owner, u64 id)
+{
+	struct vpudom_mapping *m;
+	LIST_HEAD(dead);
+	s64 ret;
+
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	vpudom_lock_blocks(vd, blocks);
+	m = vpudom_iova_lookup(&vd->ctx[__ffs(blocks)]->iova, iova);
+	if (m && m->owner == owner && m->id == id && m->iova == iova) {
+		list_add_tail(&m->dead_node, &dead);
+		ret = vpudom_unmap_list(vd, &dead);
+	} else {
+		ret = -ENOENT;
+	}
+	vpudom_unlock_blocks(vd, blocks);
+	up_read(&vd->rwsem);
+	vpudom_release_list(&dead);
+	return ret;
+}
+
+/**
  * vpudom_unmap_owner() - unmap every mapping of an owner
  * @vd: the instance
  * @owner: the session
@@ -413,22 +503,38 @@ s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner)
 /**
  * vpudom_revoke_locked() - unmap every mapping of an instance
  * @vd: the instance, held for write
+ * @dead: where the unmapped mappings go
+ *
+ * The device can no longer reach any of them on return.  The caller
+ * releases them with vpudom_release_mappings() once it has dropped the
+ * write lock: unpinning and dma-buf detach take mm and reservation locks,
+ * which must never be waited for under the instance lock.
  */
-void vpudom_revoke_locked(struct vpudom *vd)
+void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead)
 {
 	unsigned long blocks = 0;
 	unsigned int i;
-	LIST_HEAD(dead);
 
 	lockdep_assert_held_write(&vd->rwsem);
-	for (i = 0; i < vd->hw->nr_blocks; i++)
+	for (i = 0; i < vd->hw.nr_blocks; i++)
 		if (vd->ctx[i])
 			blocks |= BIT(i);
 	vpudom_lock_blocks(vd, blocks);
-	vpudom_collect_all(vd, blocks, NULL, true, &dead);
-	vpudom_unmap_list(vd, &dead);
+	vpudom_collect_all(vd, blocks, NULL, true, dead);
+	vpudom_unmap_list(vd, dead);
 	vpudom_unlock_blocks(vd, blocks);
-	vpudom_release_list(&dead);
+}
+
+/**
+ * vpudom_release_mappings() - release the mappings vpudom_revoke_locked()
+ *	took down
+ * @dead: the list; empty on return
+ *
+ * Context: no instance or context lock held.
+ */
+void vpudom_release_mappings(struct list_head *dead)
+{
+	vpudom_release_list(dead);
 }
 
 /**
@@ -534,7 +640,7 @@ int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
 		m->iova = *iova;
 	ret = vpudom_map(vd, m, sgt, fixed, iova);
 	if (ret)
-		kfree(m);
+		vpudom_mapping_release(m);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vpudom_map_sgtable);
@@ -558,7 +664,7 @@ EXPORT_SYMBOL_GPL(vpudom_map_sgtable);
  */
 s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova, u64 length)
 {
-	if (block >= vd->hw->nr_blocks || !length || iova + length - 1 < iova)
+	if (block >= vd->hw.nr_blocks || !length || iova + length - 1 < iova)
 		return -EINVAL;
 	return vpudom_unmap_range(vd, block, iova, length, NULL);
 }
@@ -578,7 +684,7 @@ phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
 {
 	phys_addr_t phys;
 
-	if (block >= vd->hw->nr_blocks || vpudom_get_alive(vd))
+	if (block >= vd->hw.nr_blocks || vpudom_get_alive(vd))
 		return 0;
 	phys = iommu_iova_to_phys(vd->ctx[block]->domain, iova);
 	up_read(&vd->rwsem);
@@ -587,7 +693,7 @@ phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
 EXPORT_SYMBOL_GPL(vpudom_iova_to_phys);
 
 /**
- * vpudom_fault_handler() - account an IOMMU fault to its stream
+ * vpudom_fault_handler() - record an IOMMU fault of a stream
  * @domain: the context's domain
  * @dev: the context's device
  * @iova: the faulting IOVA
@@ -596,9 +702,11 @@ EXPORT_SYMBOL_GPL(vpudom_iova_to_phys);
  *
  * Called by IOMMU drivers that report context faults (arm-smmu, qcom),
  * possibly in interrupt context: the fault is counted and traced here, and
- * reported with the nearest mapping from process context.
+ * reported with what it hit from process context.
  *
- * Return: 0, the fault is reported.
+ * Return: %VPUDOM_FAULT_UNHANDLED: the fault is recorded, not handled, so
+ * that the IOMMU driver prints its own report (arm-smmu's "Unhandled
+ * context fault" with the fault registers) as it does without a handler.
  */
 int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 			 unsigned long iova, int flags, void *token)
@@ -610,24 +718,84 @@ int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 	atomic_set(&ctx->fault_flags, flags);
 	trace_vpudom_fault(ctx->vd->id, ctx->index, ctx->sid, iova, flags);
 	schedule_work(&ctx->fault_work);
-	return 0;
+	return VPUDOM_FAULT_UNHANDLED;
 }
 
-/* The mapping at or below @iova, if any. */
-static struct vpudom_mapping *vpudom_mapping_below(struct vpudom_ctx *ctx,
-						   u64 iova)
+/* The nearest mapping below @iova (or above it, if @up), past any holes. */
+static struct vpudom_mapping *vpudom_mapping_near(struct vpudom_ctx *ctx,
+						  u64 iova, bool up)
 {
-	void *entry = vpudom_iova_lookup(&ctx->iova, iova);
+	void *entry;
 
 	MA_STATE(mas, &ctx->iova.mt, iova, iova);
 
-	if (entry)
-		return entry;
-	/* Free or in a hole: the nearest mapping below, past any holes. */
 	do {
-		entry = mas_prev(&mas, 0);
+		entry = up ? mas_find(&mas, ULONG_MAX) : mas_find_rev(&mas, 0);
 	} while (entry && vpudom_iova_is_hole(entry));
 	return entry;
+}
+
+/* "first-last prot owner" of a mapping, appended at @buf + @at. */
+static void vpudom_fault_mapping(char *buf, size_t len, int at,
+				 const char *what,
+				 const struct vpudom_mapping *m)
+{
+	char owner[TASK_COMM_LEN + 12];
+
+	if (m->owner)
+		snprintf(owner, sizeof(owner), "%d/%s", m->pid, m->comm);
+	else
+		strscpy(owner, "kernel", sizeof(owner));
+	snprintf(buf + at, len - at, "%s %#llx-%#llx %c%c owner %s", what,
+		 m->iova, m->iova + m->size - 1,
+		 m->prot & IOMMU_READ ? 'r' : '-',
+		 m->prot & IOMMU_WRITE ? 'w' : '-', owner);
+}
+
+/*
+ * Describe where @iova fell: into a mapping (its access or a stale IOTLB
+ * was wrong), into a hole (which), or into free space (the nearest mapping,
+ * the buffer a device overran most likely).
+ */
+static void vpudom_fault_where(struct vpudom_ctx *ctx, u64 iova, int flags,
+			       char *buf, size_t len)
+{
+	struct vpudom_mapping *m, *below, *above;
+	unsigned int i;
+	int at;
+
+	lockdep_assert_held(&ctx->lock);
+	at = scnprintf(buf, len, "%s at %#llx: ",
+		       flags & IOMMU_FAULT_WRITE ? "write" : "read", iova);
+	m = vpudom_iova_lookup(&ctx->iova, iova);
+	if (m) {
+		vpudom_fault_mapping(buf, len, at, "inside mapping", m);
+		return;
+	}
+	for (i = 0; i < ctx->nr_holes; i++) {
+		const struct vpudom_hole *h = &ctx->holes[i];
+
+		if (iova >= h->range.start && iova <= h->range.last) {
+			snprintf(buf + at, len - at, "in the %s hole %#llx-%#llx",
+				 vpudom_hole_name(h->kind), h->range.start,
+				 h->range.last);
+			return;
+		}
+	}
+	if (iova < ctx->iova.bounds.start || iova > ctx->iova.bounds.last)
+		at += scnprintf(buf + at, len - at, "outside the window, ");
+	else
+		at += scnprintf(buf + at, len - at, "unmapped, ");
+	below = vpudom_mapping_near(ctx, iova, false);
+	above = vpudom_mapping_near(ctx, iova, true);
+	if (below && above &&
+	    above->iova - iova < iova - (below->iova + below->size - 1))
+		below = NULL;
+	m = below ?: above;
+	if (m)
+		vpudom_fault_mapping(buf, len, at, "nearest mapping", m);
+	else
+		snprintf(buf + at, len - at, "no mapping in the stream");
 }
 
 /**
@@ -642,19 +810,13 @@ void vpudom_fault_work(struct work_struct *work)
 					      fault_work);
 	u64 iova = atomic64_read(&ctx->fault_iova);
 	int flags = atomic_read(&ctx->fault_flags);
-	const char *dir = flags & IOMMU_FAULT_WRITE ? "write" : "read";
-	struct vpudom_mapping *m;
 
 	mutex_lock(&ctx->lock);
-	m = vpudom_mapping_below(ctx, iova);
-	if (m)
-		dev_err_ratelimited(ctx->dev, "%s: %s fault at IOVA %#llx on stream %#x (%lld so far); nearest mapping below: %#llx-%#llx, prot %#x\n",
-				    ctx->desc->name, dir, iova, ctx->sid,
-				    (long long)atomic64_read(&ctx->faults),
-				    m->iova, m->iova + m->size - 1, m->prot);
-	else
-		dev_err_ratelimited(ctx->dev, "%s: %s fault at IOVA %#llx on stream %#x (%lld so far); no mapping below it\n",
-				    ctx->desc->name, dir, iova, ctx->sid,
-				    (long long)atomic64_read(&ctx->faults));
+	vpudom_fault_where(ctx, iova, flags, ctx->last_fault,
+			   sizeof(ctx->last_fault));
+	dev_err_ratelimited(ctx->dev, "%s: stream %#x: %s fault %lld: %s\n",
+			    ctx->vd->name, ctx->sid, ctx->desc->name,
+			    (long long)atomic64_read(&ctx->faults),
+			    ctx->last_fault);
 	mutex_unlock(&ctx->lock);
 }

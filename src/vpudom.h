@@ -7,10 +7,20 @@
  *   block order when several are held)
  *
  * The maple tree of a context uses vpudom_ctx::lock as its external lock.
+ *
+ * mm::mmap_lock and dma_resv are never taken under vpudom::rwsem or a
+ * context lock: pinning and every copy to or from user memory take the
+ * mmap_lock (and a fault there may wait forever on userfaultfd or FUSE),
+ * dma-buf attach, map, unmap and detach take the reservation lock.  So
+ * memory is pinned or attached before vpudom_map() takes the locks and
+ * released (unpin, mmdrop, detach) after an unmap or the revoke has
+ * dropped them, and ioctls gather their answers under the lock and copy
+ * them out after.
  */
 #ifndef _VPUDOM_PRIV_H
 #define _VPUDOM_PRIV_H
 
+#include <linux/errno.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/maple_tree.h>
@@ -21,6 +31,7 @@
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 #include <linux/vpudom.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 struct dentry;
@@ -34,6 +45,14 @@ struct seq_file;
 #define VPUDOM_MAX_HOLES	16
 /* Usable ranges: the window split by at most VPUDOM_MAX_HOLES holes. */
 #define VPUDOM_MAX_RANGES	(VPUDOM_MAX_HOLES + 1)
+/*
+ * What the fault handler returns: not handled, only recorded.  arm-smmu
+ * prints its own report (registers included) only for this value, the one
+ * report_iommu_fault() returns when no handler is installed.
+ */
+#define VPUDOM_FAULT_UNHANDLED	(-ENOSYS)
+/* A fault report: direction, IOVA, and what is there or nearest. */
+#define VPUDOM_FAULT_REPORT_LEN	160
 
 /**
  * enum vpudom_hole_kind - why an IOVA range inside a window is not usable
@@ -92,6 +111,7 @@ void vpudom_iova_init(struct vpudom_iova_space *s,
 		      const struct vpudom_range *bounds,
 		      u64 granule, struct mutex *lock);
 void vpudom_iova_destroy(struct vpudom_iova_space *s);
+bool vpudom_range_align_in(struct vpudom_range *r, u64 granule);
 int vpudom_iova_add_hole(struct vpudom_iova_space *s,
 			 const struct vpudom_range *hole);
 int vpudom_iova_check(struct vpudom_iova_space *s, u64 start, u64 last);
@@ -102,6 +122,7 @@ int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
 int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
 		       void *area);
 void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last);
+void vpudom_iova_retire(struct vpudom_iova_space *s, u64 start, u64 last);
 void *vpudom_iova_lookup(struct vpudom_iova_space *s, u64 iova);
 u64 vpudom_iova_largest_free(struct vpudom_iova_space *s);
 bool vpudom_iova_is_hole(const void *entry);
@@ -126,8 +147,11 @@ bool vpudom_iova_is_hole(const void *entry);
  * @faults: IOMMU faults reported for this stream
  * @fault_iova: IOVA of the last fault
  * @fault_flags: IOMMU_FAULT_* flags of the last fault
- * @fault_work: reports the last fault with the nearest mapping; the fault
- *	handler may run in interrupt context, where @lock cannot be taken
+ * @fault_work: reports the last fault with what it hit or the nearest
+ *	mapping; the fault handler may run in interrupt context, where @lock
+ *	cannot be taken
+ * @last_fault: that report, for debugfs; protected by @lock, empty until
+ *	the first fault
  * @debugfs: the context's debugfs directory
  */
 struct vpudom_ctx {
@@ -150,6 +174,7 @@ struct vpudom_ctx {
 	atomic64_t fault_iova;
 	atomic_t fault_flags;
 	struct work_struct fault_work;
+	char last_fault[VPUDOM_FAULT_REPORT_LEN];
 	struct dentry *debugfs;
 };
 
@@ -157,8 +182,10 @@ struct vpudom_ctx {
  * struct vpudom - one VPU instance
  * @kref: held by the frontend until vpudom_unregister() and by every
  *	consumer that looked the instance up
- * @dev: the VPU device (the frontend's)
- * @hw: hardware description: blocks and their windows
+ * @dev: the VPU device (the frontend's; reference held)
+ * @hw: the instance's own copy of the hardware description: the
+ *	frontend's may go with its module while files are still open
+ * @blocks: the blocks of @hw; their names and carve-outs are copies too
  * @id: instance number
  * @name: "vpudom<id>"
  * @rwsem: taken for read by every operation on mappings, for write to
@@ -173,7 +200,8 @@ struct vpudom_ctx {
 struct vpudom {
 	struct kref kref;
 	struct device *dev;
-	const struct vpudom_hw_desc *hw;
+	struct vpudom_hw_desc hw;
+	struct vpudom_block_desc blocks[VPUDOM_MAX_BLOCKS];
 	int id;
 	/* "vpudom" and the decimal id, whatever its size. */
 	char name[sizeof("vpudom") + 11];
@@ -189,12 +217,24 @@ struct vpudom {
 /**
  * struct vpudom_session - an open file of /dev/vpudom<N>
  * @vd: the instance (reference held)
- * @nr_mappings: mappings the session owns, for the max_mappings limit
+ * @nr_mappings: mappings the session owns, for the max_mappings limit; a
+ *	mapping points at its session until released, so close waits for 0
  */
 struct vpudom_session {
 	struct vpudom *vd;
 	atomic_t nr_mappings;
 };
+
+/*
+ * A mapping of @s is released: the last one lets a close waiting in
+ * vpudom_fops_release() go on.  wake_up_var() only hashes the address, so
+ * @s may be freed as soon as the count is seen at 0.
+ */
+static inline void vpudom_session_mapping_gone(struct vpudom_session *s)
+{
+	if (atomic_dec_and_test(&s->nr_mappings))
+		wake_up_var(&s->nr_mappings);
+}
 
 /**
  * enum vpudom_source - where the memory of a mapping comes from
@@ -219,6 +259,9 @@ enum vpudom_source {
  * @owner: the session that may see and unmap it (NULL: the kernel)
  * @pid: thread group of the task that made it (0 for the kernel)
  * @comm: its command name
+ * @id: number unique to the mapping for the module's lifetime, so that a
+ *	rollback finds this mapping and not one made later at its IOVA
+ * @stuck: an IOMMU did not unmap all of it: its memory is never released
  * @dead_node: entry in the list of mappings an unmap is taking down
  * @sgt: what is mapped (user and dma-buf mappings): CPU pages
  * @user: the pinned pages of a user mapping
@@ -240,6 +283,8 @@ struct vpudom_mapping {
 	struct vpudom_session *owner;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
+	u64 id;
+	bool stuck;
 	struct list_head dead_node;
 	struct sg_table sgt;
 	union {
@@ -274,7 +319,10 @@ int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 		       u64 length, struct vpudom_session *owner);
 s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner);
-void vpudom_revoke_locked(struct vpudom *vd);
+s64 vpudom_unmap_id(struct vpudom *vd, unsigned long blocks, u64 iova,
+		    struct vpudom_session *owner, u64 id);
+void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead);
+void vpudom_release_mappings(struct list_head *dead);
 void vpudom_mapping_release(struct vpudom_mapping *m);
 const char *vpudom_source_name(enum vpudom_source source);
 int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
@@ -322,6 +370,7 @@ long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd);
 #ifdef CONFIG_FAULT_INJECTION
 bool vpudom_should_fail_pin(void);
 bool vpudom_should_fail_map(void);
+bool vpudom_should_fail_unmap(void);
 void vpudom_fault_debugfs_init(struct dentry *root);
 #else
 static inline bool vpudom_should_fail_pin(void)
@@ -330,6 +379,11 @@ static inline bool vpudom_should_fail_pin(void)
 }
 
 static inline bool vpudom_should_fail_map(void)
+{
+	return false;
+}
+
+static inline bool vpudom_should_fail_unmap(void)
 {
 	return false;
 }

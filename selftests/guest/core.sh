@@ -70,6 +70,8 @@ core_probe() {
 		same "$b: window, holes and usable ranges exact" /tmp/expect "$inst/$b/ranges"
 		check "$b: no mapping at probe" \
 			sh -c "[ \$(wc -l < '$inst/$b/mappings') -eq 1 ]"
+		check "$b: no fault at probe (debugfs last_fault)" \
+			grep -qx 'last_fault:      none' "$inst/$b/stats"
 		n=$((n + 1))
 	done
 	n=$(echo $groups | tr ' ' '\n' | sort -u | wc -l)

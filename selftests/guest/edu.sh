@@ -22,4 +22,7 @@ edu_run() {
 	fi
 	kselftest_run edu /lib/vpudom/edu_test
 	check "edu: rmmod vpudom_edu" rmmod vpudom_edu
+	# Sessions of the edu VPU, open when its module went, are all closed.
+	check "edu: no reference on vpudom left behind" \
+		sh -c '[ "$(cat /sys/module/vpudom/refcnt)" -eq 0 ]'
 }

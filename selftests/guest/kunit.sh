@@ -32,6 +32,10 @@ kunit_run() {
 	fi
 	dmesg | tail -n +$((before + 1)) | sed 's/^\[[^]]*\] *//' > /tmp/kunit.log
 	rmmod vpudom_kunit
+	# kapi_fault_report's last report on block0, as debugfs shows it.
+	check "kunit: debugfs last_fault shows the last fault reported" \
+		grep -qx 'last_fault:      write at 0x80000000: unmapped, no mapping in the stream' \
+		"$(ref_instance)/block0/stats"
 	# Each case, then each suite: "ok 1 - name" or "not ok 1 - name".
 	while read -r line; do
 		case $line in
@@ -47,8 +51,8 @@ kunit_run() {
 		esac
 	done < /tmp/kunit.log
 	grep 'injection points' /tmp/kunit.log | sed 's/^/# /'
-	# 11 cases in 2 suites.
-	if [ $n -ne 13 ]; then
-		not_ok "kunit: every case reported" "saw $n results, expected 13" "$(cat /tmp/kunit.log | head -n 80)"
+	# 13 cases in 2 suites.
+	if [ $n -ne 15 ]; then
+		not_ok "kunit: every case reported" "saw $n results, expected 15" "$(cat /tmp/kunit.log | head -n 80)"
 	fi
 }

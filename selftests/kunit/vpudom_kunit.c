@@ -211,11 +211,49 @@ static void iova_holes_and_fixed(struct kunit *test)
 	mutex_unlock(&f->lock);
 }
 
+/* Rounding a window inwards: one whole granule is the least it may hold. */
+static void iova_window_granules(struct kunit *test)
+{
+	static const struct {
+		struct vpudom_range in, out;
+		u64 granule;
+		bool ok;
+	} cases[] = {
+		/* Less than a granule: refused, never a wrapped 64-bit window. */
+		{ { 0x1000, 0x1fff }, {}, SZ_64K, false },
+		{ { 0x0, 0xffe }, {}, SZ_4K, false },
+		{ { 0x1000, 0x1ffe }, {}, SZ_4K, false },
+		{ { 0x1001, 0x2ffe }, {}, SZ_4K, false },
+		{ { U64_MAX - 0xffe, U64_MAX }, {}, SZ_4K, false },
+		{ { 0x2000, 0x1000 }, {}, SZ_4K, false },
+		/* Exactly one granule: taken as it is. */
+		{ { 0x10000, 0x1ffff }, { 0x10000, 0x1ffff }, SZ_64K, true },
+		{ { 0x0, 0xfff }, { 0x0, 0xfff }, SZ_4K, true },
+		{ { U64_MAX - 0xfff, U64_MAX }, { U64_MAX - 0xfff, U64_MAX }, SZ_4K, true },
+		/* Ragged edges round inwards. */
+		{ { 0x10001, 0x3fffe }, { 0x20000, 0x2ffff }, SZ_64K, true },
+		{ { 0x0, U64_MAX }, { 0x0, U64_MAX }, SZ_4K, true },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct vpudom_range r = cases[i].in;
+
+		KUNIT_EXPECT_EQ_MSG(test, vpudom_range_align_in(&r, cases[i].granule),
+				    cases[i].ok, "case %u", i);
+		if (!cases[i].ok)
+			continue;
+		KUNIT_EXPECT_EQ_MSG(test, r.start, cases[i].out.start, "case %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, r.last, cases[i].out.last, "case %u", i);
+	}
+}
+
 static struct kunit_case iova_cases[] = {
 	KUNIT_CASE(iova_bounds_and_exhaustion),
 	KUNIT_CASE(iova_alignment),
 	KUNIT_CASE(iova_exact_aligned_gap),
 	KUNIT_CASE(iova_holes_and_fixed),
+	KUNIT_CASE(iova_window_granules),
 	{}
 };
 
@@ -337,7 +375,7 @@ static void kapi_map_each_block(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, vpudom_nr_blocks(f->vd), 3U);
 	for (b = 0; b < 3; b++) {
-		const struct vpudom_range *w = &f->vd->hw->blocks[b].window;
+		const struct vpudom_range *w = &f->vd->hw.blocks[b].window;
 
 		KUNIT_ASSERT_EQ(test, vpudom_map_sgtable(f->vd, BIT(b), &f->sgt,
 							 IOMMU_READ | IOMMU_WRITE,
@@ -538,10 +576,53 @@ static void kapi_fault_accounting(struct kunit *test)
 	struct vpudom_ctx *ctx = kapi_ctx(f, 0);
 	s64 before = atomic64_read(&ctx->faults);
 
+	/* Recorded, not handled: the IOMMU driver prints its own report. */
 	KUNIT_EXPECT_EQ(test, report_iommu_fault(ctx->domain, ctx->dev, 0x30000000,
-						 IOMMU_FAULT_WRITE), 0);
+						 IOMMU_FAULT_WRITE), VPUDOM_FAULT_UNHANDLED);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->faults), before + 1);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&kapi_ctx(f, 1)->faults), 0LL);
+	flush_work(&ctx->fault_work);
+}
+
+/* Report a fault on @block and return what the context recorded of it. */
+static const char *fault_report(struct kunit *test, unsigned int block,
+				u64 iova, int flags)
+{
+	struct kapi_fixture *f = test->priv;
+	struct vpudom_ctx *ctx = kapi_ctx(f, block);
+	char *seen = kunit_kzalloc(test, VPUDOM_FAULT_REPORT_LEN, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, seen);
+	KUNIT_EXPECT_EQ(test, report_iommu_fault(ctx->domain, ctx->dev, iova, flags),
+			VPUDOM_FAULT_UNHANDLED);
+	flush_work(&ctx->fault_work);
+	mutex_lock(&ctx->lock);
+	strscpy(seen, ctx->last_fault, VPUDOM_FAULT_REPORT_LEN);
+	mutex_unlock(&ctx->lock);
+	return seen;
+}
+
+/* The report names the mapping hit or nearest, with its owner, or the hole. */
+static void kapi_fault_report(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	const u64 size = ARRAY_SIZE(f->pages) * PAGE_SIZE;
+	const u64 at = 0x80000000;
+
+	KUNIT_ASSERT_EQ(test, map_fixed(f, BIT(0), at), 0);
+	KUNIT_EXPECT_STREQ(test, fault_report(test, 0, at + SZ_4K, IOMMU_FAULT_WRITE),
+			   "write at 0x80001000: inside mapping 0x80000000-0x8000ffff r- owner kernel");
+	KUNIT_EXPECT_STREQ(test, fault_report(test, 0, at + size + SZ_16K, IOMMU_FAULT_READ),
+			   "read at 0x80014000: unmapped, nearest mapping 0x80000000-0x8000ffff r- owner kernel");
+	KUNIT_EXPECT_STREQ(test, fault_report(test, 0, at - SZ_4K, IOMMU_FAULT_READ),
+			   "read at 0x7ffff000: unmapped, nearest mapping 0x80000000-0x8000ffff r- owner kernel");
+	KUNIT_EXPECT_STREQ(test, fault_report(test, 0, SZ_4K, IOMMU_FAULT_READ),
+			   "read at 0x1000: outside the window, nearest mapping 0x80000000-0x8000ffff r- owner kernel");
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 0, at, size), (s64)size);
+	KUNIT_EXPECT_STREQ(test, fault_report(test, 0, at, IOMMU_FAULT_WRITE),
+			   "write at 0x80000000: unmapped, no mapping in the stream");
+	KUNIT_EXPECT_STREQ(test, fault_report(test, 1, 0x8000000 + SZ_4K, IOMMU_FAULT_WRITE),
+			   "write at 0x8001000: in the msi hole 0x8000000-0x80fffff");
 }
 
 static struct kunit_case kapi_cases[] = {
@@ -552,6 +633,7 @@ static struct kunit_case kapi_cases[] = {
 	KUNIT_CASE(kapi_failed_map_leaves_nothing),
 	KUNIT_CASE(kapi_exhaustion_and_blocks),
 	KUNIT_CASE(kapi_fault_accounting),
+	KUNIT_CASE(kapi_fault_report),
 	{}
 };
 

@@ -373,4 +373,67 @@ TEST(edu_fault_storm)
 	close(fd);
 }
 
+/* References on a module, from sysfs, or -1. */
+static long module_refcnt(const char *name)
+{
+	char path[96];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/*
+ * The frontend's module goes while a session of its VPU is open, with a
+ * mapping: everything is revoked, every ioctl says ENODEV, and close is
+ * clean and gives vpudom's module reference back.  The instance must not
+ * read the frontend's description, which left with its module.
+ */
+TEST(edu_frontend_module_gone)
+{
+	const char *dev = edu_dev();
+	struct vpudom_iova_range r[4];
+	struct vpudom_block_info bi[3];
+	struct vpudom_info info = {
+		.size = sizeof(info),
+		.num_blocks = 3,
+		.blocks_uptr = (__u64)(uintptr_t)bi,
+	};
+	__u8 *a = buffer();
+	__u64 iova = 0;
+	long pins = pins_held(), refs = module_refcnt("vpudom");
+	__u32 num = 4;
+	int fd;
+
+	if (!dev)
+		SKIP(return, "no edu VPU");
+	fd = open(dev, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(refs + 1, module_refcnt("vpudom"));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(2), a, PAGE_SZ, &iova));
+	EXPECT_EQ(pins + 1, pins_held());
+	ASSERT_EQ(0, system("rmmod vpudom_edu"));
+	EXPECT_EQ(pins, pins_held());
+	EXPECT_EQ(-ENODEV, _ioctl(fd, VPUDOM_INFO, &info));
+	EXPECT_EQ(-ENODEV, _test_ranges(fd, 2, r, &num));
+	EXPECT_EQ(-ENODEV, _test_map_user(fd, VPUDOM_MAP_READ, blk(2), a, PAGE_SZ, &iova));
+	EXPECT_EQ(-ENODEV, _test_unmap(fd, 2, iova, PAGE_SZ, NULL));
+	EXPECT_EQ(-ENODEV, _test_unmap_all(fd, NULL));
+	/* The edu module held one reference of its own. */
+	EXPECT_EQ(refs, module_refcnt("vpudom"));
+	close(fd);
+	EXPECT_EQ(refs - 1, module_refcnt("vpudom"));
+	EXPECT_EQ(pins, pins_held());
+	/* Back as it was, for whatever runs next. */
+	ASSERT_EQ(0, system("insmod /lib/vpudom/vpudom_edu.ko"));
+	EXPECT_TRUE(!!edu_dev());
+}
+
 TEST_HARNESS_MAIN

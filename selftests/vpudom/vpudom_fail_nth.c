@@ -287,4 +287,63 @@ TEST_F(fail_nth, sweep)
 	fflush(stdout);
 }
 
+#define FAIL_UNMAP	DEBUGFS "/fail_unmap"
+
+static int write_attr(const char *attr, const char *val)
+{
+	char path[128];
+	int fd, n = strlen(val), ret = 0;
+
+	snprintf(path, sizeof(path), FAIL_UNMAP "/%s", attr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * An unmap that the IOMMU does not complete (fail_unmap leaves the pages
+ * in the page table): the device may still reach the memory, so it stays
+ * pinned, and the IOVA is never handed out again; the session no longer
+ * sees the mapping.
+ */
+TEST(short_unmap_keeps_pages)
+{
+	long pins = pins_held();
+	__u8 *buf = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	__u64 iova = 0, n = 0;
+	int fd;
+
+	if (access(FAIL_UNMAP, F_OK))
+		SKIP(return, "no vpudom fail_unmap (CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	ASSERT_NE(MAP_FAILED, buf);
+	fd = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ | VPUDOM_MAP_WRITE,
+				    blk(1), buf, 4 * PAGE_SZ, &iova));
+	ASSERT_EQ(pins + 4, pins_held());
+
+	ASSERT_EQ(0, write_attr("verbose", "0"));
+	ASSERT_EQ(0, write_attr("interval", "1"));
+	ASSERT_EQ(0, write_attr("times", "1"));
+	ASSERT_EQ(0, write_attr("probability", "100"));
+	EXPECT_EQ(0, _test_unmap(fd, 1, iova, 4 * PAGE_SZ, &n));
+	ASSERT_EQ(0, write_attr("probability", "0"));
+	EXPECT_EQ(4 * PAGE_SZ, n);
+
+	/* Gone for the session, still pinned, its IOVA never reused. */
+	EXPECT_EQ(0, debugfs_mappings("block1"));
+	EXPECT_EQ(pins + 4, pins_held());
+	EXPECT_EQ(-EADDRINUSE, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), buf,
+					       PAGE_SZ, iova));
+	close(fd);
+	munmap(buf, 4 * PAGE_SZ);
+	/* Leaked on purpose, for as long as the kernel runs. */
+	EXPECT_EQ(pins + 4, pins_held());
+}
+
 TEST_HARNESS_MAIN

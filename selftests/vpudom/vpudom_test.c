@@ -10,11 +10,14 @@
 #define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/udmabuf.h>
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 #include "vpudom_utils.h"
@@ -820,6 +823,229 @@ TEST(unbind_revokes)
 	close(fd);
 	munmap(b, 4 * PAGE_SZ);
 	EXPECT_EQ(pins, pins_held());
+}
+
+/* An ioctl whose output array sits on a page only userfaultfd can fill. */
+struct stalled_call {
+	int fd;
+	unsigned long cmd;
+	union ucmd arg;
+	int ret;
+};
+
+static void *stalled_call_run(void *data)
+{
+	struct stalled_call *c = data;
+
+	c->ret = _ioctl(c->fd, c->cmd, &c->arg);
+	return NULL;
+}
+
+static void *unbind_vpu(void *data)
+{
+	int s = open("/sys/bus/platform/drivers/vpudom-vpu/unbind", O_WRONLY);
+
+	*(int *)data = s >= 0 && write(s, "vpu", 3) == 3 ? 0 : -errno;
+	if (s >= 0)
+		close(s);
+	return NULL;
+}
+
+/* Wait up to @ms for a thread; 0 once joined, -ETIMEDOUT otherwise. */
+static int join_within(pthread_t t, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return -pthread_timedjoin_np(t, NULL, &ts);
+}
+
+/*
+ * INFO and IOVA_RANGES copy their answer to a page whose fault userfaultfd
+ * holds: while the copy waits, unbinding the VPU must complete, so the copy
+ * may not hold the instance lock.  The fault is resolved afterwards.
+ */
+TEST(unbind_while_copy_to_user_stalls)
+{
+	const unsigned long cmds[] = { VPUDOM_INFO, VPUDOM_IOVA_RANGES };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct stalled_call call;
+	struct uffd_msg msg;
+	unsigned int i;
+	int uffd, fd, s;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd in this kernel (errno %d)", errno);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	for (i = 0; i < 2; i++) {
+		char *page = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct uffdio_register reg = {
+			.range = { (__u64)(uintptr_t)page, PAGE_SZ },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+		struct uffdio_zeropage zero = { .range = reg.range };
+		struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+		pthread_t caller, unbinder;
+		int unbound = 1;
+
+		ASSERT_NE(MAP_FAILED, page);
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+		fd = open(vpudom_dev(), O_RDWR);
+		ASSERT_LE(0, fd);
+		memset(&call, 0, sizeof(call));
+		call.fd = fd;
+		call.cmd = cmds[i];
+		if (cmds[i] == VPUDOM_INFO) {
+			call.arg.info.size = sizeof(call.arg.info);
+			call.arg.info.num_blocks = 3;
+			call.arg.info.blocks_uptr = (__u64)(uintptr_t)page;
+		} else {
+			call.arg.ranges.size = sizeof(call.arg.ranges);
+			call.arg.ranges.block = 1;
+			call.arg.ranges.num_ranges = 8;
+			call.arg.ranges.ranges_uptr = (__u64)(uintptr_t)page;
+		}
+		ASSERT_EQ(0, pthread_create(&caller, NULL, stalled_call_run, &call));
+		/* The copy is stuck in the kernel once its fault is queued. */
+		ASSERT_EQ(1, poll(&pfd, 1, 5000));
+		ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+		ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+		ASSERT_EQ(0, pthread_create(&unbinder, NULL, unbind_vpu, &unbound));
+		EXPECT_EQ(0, join_within(unbinder, 3000)) {
+			TH_LOG("%s: unbind waits for a stalled copy to user",
+			       i ? "IOVA_RANGES" : "INFO");
+		}
+		/* Let the copy finish, and with it the unbind if it waited. */
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+		ASSERT_EQ(0, join_within(caller, 5000));
+		pthread_join(unbinder, NULL);
+		EXPECT_EQ(0, unbound);
+		/* Gathered before the unbind, or refused after it. */
+		EXPECT_TRUE(call.ret == 0 || call.ret == -ENODEV);
+		close(fd);
+
+		s = open("/sys/bus/platform/drivers/vpudom-vpu/bind", O_WRONLY);
+		ASSERT_LE(0, s);
+		ASSERT_EQ(3, write(s, "vpu", 3));
+		close(s);
+		for (s = 0; s < 50 && access(vpudom_dev(), F_OK); s++)
+			usleep(20000);
+		ASSERT_EQ(0, access(vpudom_dev(), F_OK));
+		munmap(page, PAGE_SZ);
+	}
+	close(uffd);
+}
+
+/* A map whose struct may live on a page that goes away meanwhile. */
+struct remote_map {
+	int fd;
+	struct vpudom_map_user *arg;
+	int ret;
+};
+
+static void *remote_map_run(void *data)
+{
+	struct remote_map *c = data;
+
+	c->ret = _ioctl(c->fd, VPUDOM_MAP_USER, c->arg);
+	return NULL;
+}
+
+/*
+ * A map whose answer cannot be written back is rolled back, and only that
+ * mapping: here its answer waits on a write-protected page while another
+ * thread of the session unmaps it and maps another buffer at its IOVA;
+ * then the page goes, the copy fails with EFAULT, and the other mapping
+ * must survive the rollback.
+ */
+TEST(efault_rollback_spares_a_later_mapping)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct pollfd pfd = { .events = POLLIN };
+	struct remote_map call = {};
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect wp = {
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+	struct uffd_msg msg;
+	long pins = pins_held();
+	char *a = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char *b = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char *page = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	pthread_t mapper;
+	__u64 iova, n = 0;
+	int uffd, fd;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(MAP_FAILED, page);
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd in this kernel (errno %d)", errno);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	reg.range.start = (__u64)(uintptr_t)page;
+	reg.range.len = PAGE_SZ;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "no userfaultfd write-protect here (errno %d)", errno);
+	fd = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, fd);
+
+	/* The ioctl's struct lives on the page, readable, not writable. */
+	call.fd = fd;
+	call.arg = (struct vpudom_map_user *)page;
+	memset(call.arg, 0, sizeof(*call.arg));
+	call.arg->size = sizeof(*call.arg);
+	call.arg->flags = VPUDOM_MAP_READ;
+	call.arg->blocks = blk(1);
+	call.arg->user_va = (__u64)(uintptr_t)a;
+	call.arg->length = PAGE_SZ;
+	wp.range = reg.range;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, pthread_create(&mapper, NULL, remote_map_run, &call));
+	pfd.fd = uffd;
+	ASSERT_EQ(1, poll(&pfd, 1, 5000));
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_TRUE(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+
+	/* Mapped, its answer stalled: take it down, map b there instead. */
+	ASSERT_EQ(0, _test_unmap_all(fd, &n));
+	ASSERT_EQ(PAGE_SZ, n);
+	iova = 0;
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(1), b, PAGE_SZ, &iova));
+	/* The lowest free IOVA, where the stalled map went too. */
+	EXPECT_TRUE(debugfs_has("block1", iova, "user"));
+
+	/* The page goes: the stalled copy fails, and the map rolls back. */
+	ASSERT_EQ(0, munmap(page, PAGE_SZ));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WAKE, &reg.range));
+	ASSERT_EQ(0, pthread_join(mapper, NULL));
+	EXPECT_EQ(-EFAULT, call.ret);
+
+	/* b's mapping is intact, and it is the only one left. */
+	EXPECT_TRUE(debugfs_has("block1", iova, "user"));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ, iova));
+	EXPECT_EQ(0, _test_unmap_all(fd, &n));
+	EXPECT_EQ(PAGE_SZ, n);
+	close(fd);
+	close(uffd);
+	EXPECT_EQ(pins, pins_held());
+	munmap(a, PAGE_SZ);
+	munmap(b, PAGE_SZ);
 }
 
 TEST_HARNESS_MAIN

@@ -37,7 +37,10 @@
  *
  * ============ =========================================================
  * ENOTTY       unknown ioctl number
- * EFAULT       the argument, or an array it points to, is not accessible
+ * EFAULT       the argument, or an array it points to, is not accessible;
+ *              a map whose answer cannot be written back is undone (that
+ *              mapping only, not whatever another thread mapped at its
+ *              IOVA since)
  * EINVAL       @size below the first version of the struct
  * E2BIG        @size larger than known, with non-zero bytes past the end
  * EOPNOTSUPP   unknown flag, or a non-zero ``__reserved`` field
@@ -54,7 +57,10 @@
  * EOVERFLOW    address + length or IOVA + length wraps around
  * ERANGE       a fixed IOVA range not entirely inside every usable window
  * EADDRINUSE   a fixed IOVA range over a reserved hole (an IOMMU reserved
- *              region such as the MSI window, a carve-out, IOVA 0)
+ *              region such as the MSI window, a carve-out, IOVA 0), or
+ *              over the IOVAs of a mapping the IOMMU could not entirely
+ *              unmap (kept out of use, its memory leaked, until the VPU
+ *              is unbound)
  * EEXIST       a fixed IOVA range over a live mapping
  * ENOSPC       no IOVA range of the length is free in every block asked
  *              for (the blocks' windows may not even meet)
