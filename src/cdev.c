@@ -153,6 +153,9 @@ static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
+	/* The instance's own: the device reference and the description copy. */
+	strscpy(cmd->out_device, dev_name(vd->dev), sizeof(cmd->out_device));
+	strscpy(cmd->out_hardware, vd->hw.name, sizeof(cmd->out_hardware));
 	if (cmd->num_blocks < n) {
 		cmd->num_blocks = n;
 		return vpudom_respond(ucmd) ?: -EMSGSIZE;

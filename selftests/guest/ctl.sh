@@ -30,6 +30,8 @@ ctl_list() {
 		not_ok "vpudomctl list" "$(cat /tmp/ctl.list)"
 		return
 	fi
+	check "vpudomctl list: the VPU's device and hardware names" \
+		grep -q "^$dev: device vpu, hardware ref-vpu, 3 blocks\$" /tmp/ctl.list
 	check "vpudomctl list: block0 on stream 0x1900 with 4K|2M|1G pages" \
 		grep -q '^  block 0 block0: stream 0x1900, page sizes 4K|2M|1G$' /tmp/ctl.list
 	for b in block0 block1 block2; do

@@ -184,6 +184,7 @@ TEST(info)
 		{ MIB(16), MIB(600) - 1 },
 	};
 	int fd = open(vpudom_dev(), O_RDWR), i;
+	char name[64];
 
 	ASSERT_LE(0, fd);
 	memset(bi, 0xa5, sizeof(bi));
@@ -205,6 +206,38 @@ TEST(info)
 	}
 	/* The fourth entry is not the kernel's to write. */
 	EXPECT_EQ(0xa5a5a5a5, bi[3].index);
+	/* Which VPU this is: what debugfs says of it. */
+	debugfs_info("device", name, sizeof(name));
+	EXPECT_STREQ(name, cmd.out_device);
+	debugfs_info("hardware", name, sizeof(name));
+	EXPECT_STREQ(name, cmd.out_hardware);
+	EXPECT_NE(0, strlen(cmd.out_hardware));
+	close(fd);
+}
+
+/* A caller built before the names existed gets what it asked for, no more. */
+TEST(info_without_names)
+{
+	struct vpudom_block_info bi[4];
+	struct {
+		struct vpudom_info cmd;
+		char past[8];
+	} u;
+	size_t old = offsetof(struct vpudom_info, out_device);
+	int fd = open(vpudom_dev(), O_RDWR);
+
+	ASSERT_LE(0, fd);
+	memset(&u, 0x5a, sizeof(u));
+	u.cmd.size = old;
+	u.cmd.flags = 0;
+	u.cmd.num_blocks = 4;
+	u.cmd.__reserved = 0;
+	u.cmd.blocks_uptr = (__u64)(uintptr_t)bi;
+	ASSERT_EQ(0, _ioctl(fd, VPUDOM_INFO, &u.cmd));
+	EXPECT_EQ(3, u.cmd.num_blocks);
+	/* Not a byte written past the size the caller gave. */
+	EXPECT_EQ(0x5a, (unsigned char)u.cmd.out_device[0]);
+	EXPECT_EQ(0x5a, (unsigned char)u.past[0]);
 	close(fd);
 }
 

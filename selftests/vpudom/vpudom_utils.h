@@ -170,6 +170,25 @@ static inline long vm_locked_kb(void)
 	return kb;
 }
 
+/* The value of "<key>: <value>" in instance 0's debugfs info, or "". */
+static inline void debugfs_info(const char *key, char *value, size_t len)
+{
+	char line[256], *v;
+	size_t k = strlen(key);
+	FILE *f = fopen(DEBUGFS "/vpudom0/info", "r");
+
+	value[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, k) || line[k] != ':')
+			continue;
+		v = line + k + 1 + strspn(line + k + 1, " ");
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(value, len, "%s", v);
+	}
+	if (f)
+		fclose(f);
+}
+
 /* Live mappings of a block of instance 0, as debugfs lists them. */
 static inline int debugfs_mappings(const char *block)
 {

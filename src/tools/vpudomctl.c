@@ -77,7 +77,8 @@ static int instances(int ids[], int max)
 	return n;
 }
 
-static int get_info(int fd, struct vpudom_block_info *blocks, __u32 *n)
+static int get_info(int fd, struct vpudom_block_info *blocks, __u32 *n,
+		    struct vpudom_info *out)
 {
 	struct vpudom_info info = {
 		.size = sizeof(info),
@@ -88,6 +89,8 @@ static int get_info(int fd, struct vpudom_block_info *blocks, __u32 *n)
 	if (ioctl(fd, VPUDOM_INFO, &info))
 		return -errno;
 	*n = info.num_blocks;
+	if (out)
+		*out = info;
 	return 0;
 }
 
@@ -138,6 +141,7 @@ static int list_one(const char *dev)
 	struct vpudom_block_info blocks[MAX_BLOCKS];
 	struct vpudom_iova_range r[MAX_RANGES];
 	__u32 nb = 0, nr = 0, b, i;
+	struct vpudom_info info;
 	char sizes[64];
 	__u64 next;
 	int fd, ret;
@@ -147,14 +151,15 @@ static int list_one(const char *dev)
 		fprintf(stderr, "vpudomctl: %s: %s\n", dev, strerror(errno));
 		return 1;
 	}
-	ret = get_info(fd, blocks, &nb);
+	ret = get_info(fd, blocks, &nb, &info);
 	if (ret) {
 		fprintf(stderr, "vpudomctl: %s: VPUDOM_INFO: %s\n", dev,
 			strerror(-ret));
 		close(fd);
 		return 1;
 	}
-	printf("%s: %u blocks\n", dev, nb);
+	printf("%s: device %s, hardware %s, %u blocks\n", dev, info.out_device,
+	       info.out_hardware, nb);
 	for (b = 0; b < nb; b++) {
 		struct vpudom_block_info *bi = &blocks[b];
 
@@ -382,7 +387,7 @@ static void show_mapping(int id, __u64 mask, __u64 iova)
 
 	snprintf(path, sizeof(path), "/dev/vpudom%d", id);
 	fd = open(path, O_RDWR);
-	if (fd < 0 || get_info(fd, blocks, &nb)) {
+	if (fd < 0 || get_info(fd, blocks, &nb, NULL)) {
 		if (fd >= 0)
 			close(fd);
 		return;

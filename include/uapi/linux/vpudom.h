@@ -112,10 +112,17 @@ struct vpudom_block_info {
  *	of blocks of the VPU
  * @__reserved: must be 0
  * @blocks_uptr: user pointer to an array of struct vpudom_block_info
+ * @out_device: the VPU's device name, as sysfs and the kernel log know it
+ *	("vpu", "0000:00:01.0", ...), NUL-terminated, cut to fit
+ * @out_hardware: the name of its hardware description ("ref-vpu"; "dt"
+ *	for a VPU whose windows come from the devicetree alone),
+ *	NUL-terminated, cut to fit
  *
  * Describes the VPU and its blocks.  If @num_blocks is too small, it is set
  * to the number needed and the ioctl fails with EMSGSIZE, writing nothing
- * into the array.
+ * into the array.  @out_device and @out_hardware tell several
+ * /dev/vpudom<N> apart; a caller built before they existed passes the
+ * shorter struct and gets the rest as before.
  */
 struct vpudom_info {
 	__u32 size;
@@ -123,6 +130,8 @@ struct vpudom_info {
 	__u32 num_blocks;
 	__u32 __reserved;
 	__aligned_u64 blocks_uptr;
+	char out_device[64];
+	char out_hardware[32];
 };
 
 #define VPUDOM_INFO _IO(VPUDOM_TYPE, VPUDOM_CMD_INFO)
