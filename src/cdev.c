@@ -7,7 +7,9 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -20,6 +22,11 @@ static unsigned int max_mappings = 65536;
 module_param(max_mappings, uint, 0644);
 MODULE_PARM_DESC(max_mappings,
 		 "Most mappings one open file may hold (default 65536)");
+
+static unsigned long max_map_bytes = SZ_1G;
+module_param(max_map_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_map_bytes,
+		 "Longest single mapping user space may make, in bytes (default 1 GiB)");
 
 /* Copy the kernel's struct back, as much of it as the caller knows. */
 static int vpudom_respond(struct vpudom_ucmd *ucmd)
@@ -68,7 +75,11 @@ long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
  * @iova: the fixed IOVA, if VPUDOM_MAP_FIXED_IOVA
  * @length: length
  *
- * Return: 0, -EOPNOTSUPP, -EINVAL or -EOVERFLOW.
+ * Ranges only: nothing is looked up or acquired yet.  A fixed IOVA is
+ * checked against the hardware windows here, before memory is pinned.
+ *
+ * Return: 0, -EOPNOTSUPP, -EINVAL, -EOVERFLOW, -EFBIG (@length over
+ * max_map_bytes) or -ERANGE.
  */
 int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
 			  u64 iova, u64 length)
@@ -87,6 +98,10 @@ int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
 	}
 	if (!blocks || blocks & ~(u64)vpudom_all_blocks(vd))
 		return -EINVAL;
+	if (length > READ_ONCE(max_map_bytes))
+		return -EFBIG;
+	if (flags & VPUDOM_MAP_FIXED_IOVA)
+		return vpudom_check_fixed(vd, blocks, iova, length);
 	return 0;
 }
 
@@ -98,27 +113,40 @@ int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
  * @iova: the fixed IOVA, if VPUDOM_MAP_FIXED_IOVA
  * @length: length
  *
- * Counts against the session's max_mappings until released with
+ * Counts against the session's max_mappings, and is charged to the
+ * current user (vpudom_user_charge()), until released with
  * vpudom_mapping_release().
  *
- * Return: the mapping, ERR_PTR(-EMFILE) or ERR_PTR(-ENOMEM).
+ * Return: the mapping, ERR_PTR(-EMFILE), ERR_PTR(-EDQUOT) or
+ * ERR_PTR(-ENOMEM).
  */
 struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 						  u32 flags, u64 blocks,
 						  u64 iova, u64 length)
 {
 	struct vpudom_mapping *m;
+	struct vpudom_user *u;
+	u64 bytes;
+	int ret;
 
+	if (check_mul_overflow(length, (u64)hweight64(blocks), &bytes))
+		return ERR_PTR(-EDQUOT);
 	if (atomic_inc_return(&s->nr_mappings) > max_mappings) {
-		atomic_dec(&s->nr_mappings);
-		return ERR_PTR(-EMFILE);
+		ret = -EMFILE;
+		goto uncount;
+	}
+	u = vpudom_user_charge(bytes);
+	if (IS_ERR(u)) {
+		ret = PTR_ERR(u);
+		goto uncount;
 	}
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m) {
-		atomic_dec(&s->nr_mappings);
-		return ERR_PTR(-ENOMEM);
+		ret = -ENOMEM;
+		goto uncharge;
 	}
 	m->owner = s;
+	m->acct = u;
 	m->source = VPUDOM_SRC_KERNEL;
 	m->blocks = blocks;
 	m->size = length;
@@ -128,6 +156,12 @@ struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 	m->pid = task_tgid_nr(current);
 	get_task_comm(m->comm, current);
 	return m;
+
+uncharge:
+	vpudom_user_uncharge(u, bytes);
+uncount:
+	atomic_dec(&s->nr_mappings);
+	return ERR_PTR(ret);
 }
 
 /* ioctl(VPUDOM_INFO) */

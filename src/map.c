@@ -31,6 +31,40 @@ unsigned long vpudom_all_blocks(struct vpudom *vd)
 	return GENMASK(vd->hw->nr_blocks - 1, 0);
 }
 
+/* IOVA bytes a mapping takes: its length in each of its blocks. */
+u64 vpudom_mapping_iova_bytes(const struct vpudom_mapping *m)
+{
+	return m->size * hweight_long(m->blocks);
+}
+
+/**
+ * vpudom_check_fixed() - whether a fixed IOVA range fits the hardware
+ *	windows, checked before any memory is acquired
+ * @vd: the instance
+ * @blocks: the blocks, all present in @vd's hardware description
+ * @iova: first IOVA
+ * @length: length, not 0 and not wrapping
+ *
+ * The window of the hardware description is a superset of the usable
+ * space: vpudom_map() checks the aperture, holes and live mappings again.
+ *
+ * Return: 0, or -ERANGE if the range is not inside every block's window.
+ */
+int vpudom_check_fixed(struct vpudom *vd, unsigned long blocks, u64 iova,
+		       u64 length)
+{
+	u64 last = iova + length - 1;
+	unsigned int i;
+
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+		const struct vpudom_range *w = &vd->hw->blocks[i].window;
+
+		if (iova < w->start || last > w->last)
+			return -ERANGE;
+	}
+	return 0;
+}
+
 /* Lock the contexts of @blocks in ascending block order. */
 void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks)
 {
@@ -215,6 +249,8 @@ void vpudom_mapping_release(struct vpudom_mapping *m)
 	case VPUDOM_SRC_KERNEL:
 		break;
 	}
+	if (m->acct)
+		vpudom_user_uncharge(m->acct, vpudom_mapping_iova_bytes(m));
 	if (m->owner)
 		atomic_dec(&m->owner->nr_mappings);
 	kfree(m);

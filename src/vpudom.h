@@ -5,6 +5,9 @@
  * Lock order, outermost first:
  *   vpudom_instances_lock -> vpudom::rwsem -> vpudom_ctx::lock (in ascending
  *   block order when several are held)
+ *   mm::mmap_lock (pinning) and vpudom_users_lock (account.c) are leaves:
+ *   nothing else is taken under them, and they are taken under no lock of
+ *   vpudom.
  *
  * The maple tree of a context uses vpudom_ctx::lock as its external lock.
  */
@@ -20,6 +23,7 @@
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/vpudom.h>
 #include <linux/workqueue.h>
 
@@ -29,6 +33,7 @@ struct dma_buf_attachment;
 struct iommu_domain;
 struct iommu_group;
 struct seq_file;
+struct user_struct;
 
 /* Holes a context may have: reserved regions plus carve-outs plus IOVA 0. */
 #define VPUDOM_MAX_HOLES	16
@@ -187,6 +192,26 @@ struct vpudom {
 };
 
 /**
+ * struct vpudom_user - what one user holds through every session
+ * @uid: the user, key of the table of users
+ * @user: its user_struct (reference held): pinned pages are charged to
+ *	its locked_vm
+ * @refs: one per mapping charged to the user; under vpudom_users_lock
+ * @nr_mappings: mappings charged, for max_user_mappings
+ * @bytes: IOVA bytes charged (a mapping's length once for each block it
+ *	is in), for max_user_bytes
+ * @pinned: pages charged to @user->locked_vm
+ */
+struct vpudom_user {
+	kuid_t uid;
+	struct user_struct *user;
+	unsigned int refs;
+	atomic_long_t nr_mappings;
+	atomic64_t bytes;
+	atomic_long_t pinned;
+};
+
+/**
  * struct vpudom_session - an open file of /dev/vpudom<N>
  * @vd: the instance (reference held)
  * @nr_mappings: mappings the session owns, for the max_mappings limit
@@ -217,6 +242,7 @@ enum vpudom_source {
  * @prot: IOMMU_READ / IOMMU_WRITE
  * @source: where the memory comes from
  * @owner: the session that may see and unmap it (NULL: the kernel)
+ * @acct: the user it is charged to (reference held; NULL: the kernel)
  * @pid: thread group of the task that made it (0 for the kernel)
  * @comm: its command name
  * @dead_node: entry in the list of mappings an unmap is taking down
@@ -224,7 +250,7 @@ enum vpudom_source {
  * @user: the pinned pages of a user mapping
  * @user.pages: the pages, pinned
  * @user.npages: how many
- * @user.mm: the address space charged for them (mmgrab() held)
+ * @user.charged: pages charged to @acct's locked_vm
  * @user.dirty: the device may have written them
  * @dmabuf: the dma-buf of a dma-buf mapping
  * @dmabuf.buf: the dma-buf (reference held)
@@ -238,6 +264,7 @@ struct vpudom_mapping {
 	int prot;
 	enum vpudom_source source;
 	struct vpudom_session *owner;
+	struct vpudom_user *acct;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	struct list_head dead_node;
@@ -246,7 +273,7 @@ struct vpudom_mapping {
 		struct {
 			struct page **pages;
 			unsigned long npages;
-			struct mm_struct *mm;
+			unsigned long charged;
 			bool dirty;
 		} user;
 		struct {
@@ -268,6 +295,9 @@ const char *vpudom_hole_name(enum vpudom_hole_kind kind);
 void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks);
 void vpudom_unlock_blocks(struct vpudom *vd, unsigned long blocks);
 unsigned long vpudom_all_blocks(struct vpudom *vd);
+u64 vpudom_mapping_iova_bytes(const struct vpudom_mapping *m);
+int vpudom_check_fixed(struct vpudom *vd, unsigned long blocks, u64 iova,
+		       u64 length);
 int vpudom_get_alive(struct vpudom *vd);
 int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 	       struct sg_table *sgt, bool fixed, u64 *iova);
@@ -296,6 +326,15 @@ struct vpudom_ucmd {
 	void *cmd;
 	u32 size;
 };
+
+/* account.c */
+struct vpudom_user *vpudom_user_charge(u64 bytes);
+void vpudom_user_uncharge(struct vpudom_user *u, u64 bytes);
+int vpudom_user_charge_pinned(struct vpudom_user *u, unsigned long npages,
+			      unsigned long *charged);
+void vpudom_user_uncharge_pinned(struct vpudom_user *u,
+				 unsigned long charged);
+void vpudom_account_debugfs_init(struct dentry *root);
 
 /* cdev.c */
 int vpudom_cdev_register(struct vpudom *vd);

@@ -58,12 +58,23 @@
  * EEXIST       a fixed IOVA range over a live mapping
  * ENOSPC       no IOVA range of the length is free in every block asked
  *              for (the blocks' windows may not even meet)
+ * ERANGE       (also) checked before any memory is pinned or attached,
+ *              against the blocks' hardware windows
+ * EFBIG        @length longer than one mapping may be (module parameter
+ *              max_map_bytes, default 1 GiB); nothing is allocated
  * EFAULT       the user range is not entirely mapped in the process, or
  *              is read-only and the device may write to it
- * ENOMEM       out of memory, or the pinned pages would exceed
+ * ENOMEM       out of memory, or the pinned pages would take the locked
+ *              memory of the calling user (shared by all its processes,
+ *              sessions, io_uring and iommufd) over the caller's
  *              RLIMIT_MEMLOCK (CAP_IPC_LOCK lifts that limit)
  * EMFILE       the session holds the most mappings allowed (module
  *              parameter max_mappings)
+ * EDQUOT       the calling user would hold, through all its sessions of
+ *              every VPU, more mappings than max_user_mappings (default
+ *              65536) or more IOVA bytes than max_user_bytes (default
+ *              2 GiB; a mapping counts once in each block it is in);
+ *              dma-buf mappings count too
  * ENOENT       unmap: no mapping of this session in the range
  * EBADF        map of a dma-buf: the fd is not a dma-buf
  * EREMOTEIO    map of a dma-buf: the exporter gave the VPU an address that
@@ -180,10 +191,11 @@ enum vpudom_map_flags {
  * @iova: in, with VPUDOM_MAP_FIXED_IOVA: the page-aligned IOVA to use;
  *	out: the IOVA used
  *
- * Pins the memory (writable only if the device may write) for as long as it
- * is mapped and charges it to the caller's RLIMIT_MEMLOCK.  Without
- * VPUDOM_MAP_FIXED_IOVA the lowest free IOVA in the common usable ranges is
- * used, aligned to the largest IOMMU page size not larger than @length.
+ * Pins the memory (writable only if the device may write) for as long as
+ * it is mapped and charges it to the locked memory of the calling user,
+ * against the caller's RLIMIT_MEMLOCK.  Without VPUDOM_MAP_FIXED_IOVA the
+ * lowest free IOVA in the common usable ranges is used, aligned to the
+ * largest IOMMU page size not larger than @length.
  */
 struct vpudom_map_user {
 	__u32 size;
