@@ -5,10 +5,14 @@
  * RLIMIT_MEMLOCK, as iommufd and io_uring do (CAP_IPC_LOCK lifts the limit):
  * the pins belong to the file, which outlives the process, its mm and
  * exec(), and may be passed on.  Pages are pinned writable only when the
- * device may write them.
+ * device may write them, and then only anonymous, shmem and hugetlbfs
+ * memory: the device must not write the page cache of a file behind its
+ * filesystem's back.
  */
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <uapi/linux/vpudom.h>
 
@@ -19,8 +23,20 @@
 #define VPUDOM_PIN_BATCH	512UL
 
 /*
+ * Whether the memory of @vma may be pinned for the device: for writing,
+ * a shared mapping must be of shmem (tmpfs, memfd, SysV shm) or hugetlbfs;
+ * a private mapping of a file is copied on write into anonymous memory.
+ */
+static bool vpudom_vma_pinnable(struct vm_area_struct *vma, bool write)
+{
+	if (!write || !(vma->vm_flags & VM_SHARED) || !vma->vm_file)
+		return true;
+	return shmem_file(vma->vm_file) || is_vm_hugetlb_page(vma);
+}
+
+/*
  * Pin up to @npages pages at @uaddr, after checking under the same hold of
- * the mmap_lock that the range is mapped.
+ * the mmap_lock that every VMA they are in may be pinned.
  *
  * Return: pages pinned (at least 1), or -errno.
  */
@@ -35,7 +51,8 @@ static long vpudom_pin_batch(struct mm_struct *mm, unsigned long uaddr,
 	mmap_read_lock(mm);
 	while (addr < end) {
 		vma = find_vma(mm, addr);
-		if (!vma || vma->vm_start > addr) {
+		if (!vma || vma->vm_start > addr ||
+		    !vpudom_vma_pinnable(vma, gup & FOLL_WRITE)) {
 			n = -EFAULT;
 			goto unlock;
 		}
@@ -61,7 +78,8 @@ unlock:
  * memory is pinned in batches.
  *
  * Return: 0; -ENOMEM if out of memory or over RLIMIT_MEMLOCK; -EFAULT if
- * the range is not entirely mapped, or @write and it is read-only; -EINTR if a
+ * the range is not entirely mapped, or @write and it is read-only or a
+ * shared mapping of a file other than shmem and hugetlbfs; -EINTR if a
  * fatal signal came.  On failure nothing stays pinned or charged.
  */
 int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,

@@ -805,6 +805,58 @@ TEST(map_length_cap)
 }
 
 /*
+ * Writable pins only of anonymous, shmem and hugetlbfs memory: the device
+ * must not write a file's page cache behind its filesystem (ramfs is not
+ * shmem).  Read-only pins, and private file mappings, are fine.
+ */
+TEST(writable_file_pins)
+{
+	const char *dir = "/tmp/vpudom-ramfs";
+	int fd = open(vpudom_dev(), O_RDWR), file, memfd;
+	long pins = pins_held();
+	char *shared, *priv, *shm;
+	__u64 iova = 0;
+
+	ASSERT_LE(0, fd);
+	mkdir(dir, 0700);
+	ASSERT_EQ(0, mount("ramfs", dir, "ramfs", 0, NULL));
+	file = open("/tmp/vpudom-ramfs/f", O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, file);
+	ASSERT_EQ(0, ftruncate(file, 4 * PAGE_SZ));
+	shared = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_POPULATE, file, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	priv = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_POPULATE, file, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	memfd = memfd_create("vpudom", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, 4 * PAGE_SZ));
+	shm = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_POPULATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, shm);
+
+	EXPECT_EQ(-EFAULT, _test_map_user(fd, RW, 1, shared, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(-EFAULT, _test_map_user(fd, VPUDOM_MAP_WRITE, 1, shared,
+					  PAGE_SZ, &iova));
+	EXPECT_EQ(pins, pins_held());
+	EXPECT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, 1, shared,
+				    4 * PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_map_user(fd, RW, 1, priv, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_map_user(fd, RW, 1, shm, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_unmap_all(fd, NULL));
+	close(fd);
+	munmap(shared, 4 * PAGE_SZ);
+	munmap(priv, 4 * PAGE_SZ);
+	munmap(shm, 4 * PAGE_SZ);
+	close(file);
+	close(memfd);
+	EXPECT_EQ(0, umount(dir));
+	rmdir(dir);
+	EXPECT_EQ(pins, pins_held());
+}
+
+/*
  * Every session of a user shares the user's limits on mappings and on
  * IOVA bytes (a mapping counts once per block it is in).
  */

@@ -63,7 +63,10 @@
  * EFBIG        @length longer than one mapping may be (module parameter
  *              max_map_bytes, default 1 GiB); nothing is allocated
  * EFAULT       the user range is not entirely mapped in the process, or
- *              is read-only and the device may write to it
+ *              the device may write to it and it is read-only, or it is
+ *              a shared mapping of a file other than shmem (tmpfs, memfd,
+ *              SysV shm) and hugetlbfs: the device must not write the
+ *              page cache behind the filesystem
  * ENOMEM       out of memory, or the pinned pages would take the locked
  *              memory of the calling user (shared by all its processes,
  *              sessions, io_uring and iommufd) over the caller's
@@ -191,11 +194,12 @@ enum vpudom_map_flags {
  * @iova: in, with VPUDOM_MAP_FIXED_IOVA: the page-aligned IOVA to use;
  *	out: the IOVA used
  *
- * Pins the memory (writable only if the device may write) for as long as
- * it is mapped and charges it to the locked memory of the calling user,
- * against the caller's RLIMIT_MEMLOCK.  Without VPUDOM_MAP_FIXED_IOVA the
- * lowest free IOVA in the common usable ranges is used, aligned to the
- * largest IOMMU page size not larger than @length.
+ * Pins the memory (writable only if the device may write; then only
+ * anonymous, shmem and hugetlbfs memory) for as long as it is mapped and
+ * charges it to the locked memory of the calling user, against the
+ * caller's RLIMIT_MEMLOCK.  Without VPUDOM_MAP_FIXED_IOVA the lowest free
+ * IOVA in the common usable ranges is used, aligned to the largest IOMMU
+ * page size not larger than @length.
  */
 struct vpudom_map_user {
 	__u32 size;
