@@ -369,6 +369,8 @@ static int vpudom_fops_open(struct inode *inode, struct file *filp)
 	kref_get(&vd->kref);
 	s->vd = vd;
 	atomic_set(&s->nr_mappings, 0);
+	mutex_init(&s->lock);
+	INIT_LIST_HEAD(&s->dmabufs);
 	filp->private_data = s;
 	return stream_open(inode, filp);
 }
@@ -380,6 +382,8 @@ static int vpudom_fops_release(struct inode *inode, struct file *filp)
 	/* -ENODEV: the instance is gone, and its mappings with it. */
 	vpudom_unmap_owner(s->vd, s);
 	WARN_ON_ONCE(atomic_read(&s->nr_mappings));
+	WARN_ON_ONCE(!list_empty(&s->dmabufs));
+	mutex_destroy(&s->lock);
 	vpudom_put(s->vd);
 	kfree(s);
 	return 0;

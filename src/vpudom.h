@@ -5,6 +5,8 @@
  * Lock order, outermost first:
  *   vpudom_instances_lock -> vpudom::rwsem -> vpudom_ctx::lock (in ascending
  *   block order when several are held)
+ *   vpudom::rwsem -> vpudom_session::lock -> dma_resv (dma-buf attachments;
+ *   never under a vpudom_ctx::lock)
  *   mm::mmap_lock (pinning) and vpudom_users_lock (account.c) are leaves:
  *   nothing else is taken under them, and they are taken under no lock of
  *   vpudom.
@@ -28,8 +30,7 @@
 #include <linux/workqueue.h>
 
 struct dentry;
-struct dma_buf;
-struct dma_buf_attachment;
+struct vpudom_dmabuf_att;
 struct iommu_domain;
 struct iommu_group;
 struct seq_file;
@@ -215,10 +216,16 @@ struct vpudom_user {
  * struct vpudom_session - an open file of /dev/vpudom<N>
  * @vd: the instance (reference held)
  * @nr_mappings: mappings the session owns, for the max_mappings limit
+ * @lock: protects @dmabufs and their reference counts; taken under
+ *	vpudom::rwsem (revoke) or no lock, and holds dma-buf reservation
+ *	locks (attach, detach)
+ * @dmabufs: the session's attachments to dma-bufs, one per dma-buf
  */
 struct vpudom_session {
 	struct vpudom *vd;
 	atomic_t nr_mappings;
+	struct mutex lock; /* see above */
+	struct list_head dmabufs;
 };
 
 /**
@@ -253,9 +260,7 @@ enum vpudom_source {
  * @user.charged: pages charged to @acct's locked_vm
  * @user.dirty: the device may have written them
  * @dmabuf: the dma-buf of a dma-buf mapping
- * @dmabuf.buf: the dma-buf (reference held)
- * @dmabuf.attach: the VPU's attachment
- * @dmabuf.sgt: the attachment's mapping
+ * @dmabuf.att: the session's attachment to it (reference held)
  */
 struct vpudom_mapping {
 	u64 iova;
@@ -277,9 +282,7 @@ struct vpudom_mapping {
 			bool dirty;
 		} user;
 		struct {
-			struct dma_buf *buf;
-			struct dma_buf_attachment *attach;
-			struct sg_table *sgt;
+			struct vpudom_dmabuf_att *att;
 		} dmabuf;
 	};
 };

@@ -952,6 +952,39 @@ TEST(open_map_close_cycles)
 	munmap(b, 16 * PAGE_SZ);
 }
 
+/* The inode number of a dma-buf, which names it in dma_buf/bufinfo. */
+static unsigned long dmabuf_ino(int buf)
+{
+	struct stat st;
+
+	return fstat(buf, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * Devices attached to the dma-buf of inode @buf_ino, from debugfs
+ * dma_buf/bufinfo: the line of the buffer holds its inode number and
+ * "Total <n> devices attached" closes its entry.  -1 if not found.
+ */
+static int dmabuf_attachments(unsigned long buf_ino)
+{
+	char line[256], ino[32];
+	int n = -1, mine = 0;
+	FILE *f;
+
+	snprintf(ino, sizeof(ino), "\t%08lu\t", buf_ino);
+	f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, ino))
+			mine = 1;
+		else if (mine && sscanf(line, "Total %d devices attached", &n) == 1)
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
 /* A dma-buf from udmabuf, where the kernel has it. */
 TEST(dmabuf)
 {
@@ -964,6 +997,7 @@ TEST(dmabuf)
 	};
 	int fd, memfd, dev, buf;
 	long pins = pins_held();
+	unsigned long ino;
 	__u64 n;
 
 	dev = open("/dev/udmabuf", O_RDWR);
@@ -979,6 +1013,7 @@ TEST(dmabuf)
 	create.size = 32 * PAGE_SZ;
 	buf = ioctl(dev, UDMABUF_CREATE, &create);
 	ASSERT_LE(0, buf);
+	ino = dmabuf_ino(buf);
 
 	cmd.fd = buf;
 	cmd.offset = 4 * PAGE_SZ;
@@ -988,6 +1023,17 @@ TEST(dmabuf)
 	/* Charged to the user like any mapping. */
 	EXPECT_EQ(1, user_acct(0, "mappings"));
 	EXPECT_EQ(16 * PAGE_SZ, user_acct(0, "bytes"));
+	EXPECT_EQ(1, dmabuf_attachments(ino));
+	/* A second mapping of the buffer shares the session's attachment. */
+	cmd.offset = 0;
+	cmd.length = 4 * PAGE_SZ;
+	cmd.flags = VPUDOM_MAP_READ;
+	ASSERT_EQ(0, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
+	EXPECT_EQ(1, dmabuf_attachments(ino));
+	EXPECT_EQ(0, _test_unmap(fd, 2, cmd.iova, 4 * PAGE_SZ, NULL));
+	EXPECT_EQ(1, dmabuf_attachments(ino));
+	cmd.length = 16 * PAGE_SZ;
+	cmd.flags = RW;
 	/* Not page-aligned; past the end; not a dma-buf. */
 	cmd.offset = 100;
 	EXPECT_EQ(-EINVAL, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
@@ -1004,6 +1050,8 @@ TEST(dmabuf)
 	ASSERT_EQ(0, _test_unmap_all(fd, &n));
 	EXPECT_EQ(16 * PAGE_SZ, n);
 	EXPECT_EQ(0, user_acct(0, "mappings"));
+	/* Released with its last mapping (and the buffer with it). */
+	EXPECT_EQ(-1, dmabuf_attachments(ino));
 	close(fd);
 	close(dev);
 	EXPECT_EQ(pins, pins_held());

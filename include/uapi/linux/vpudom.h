@@ -223,7 +223,9 @@ struct vpudom_map_user {
  * @length: page-aligned length; @offset + @length within the dma-buf
  * @iova: in, with VPUDOM_MAP_FIXED_IOVA: the IOVA to use; out: the IOVA used
  *
- * Attaches the VPU to the dma-buf for as long as the mapping lives.  The VPU
+ * The session attaches the VPU to a dma-buf once: every mapping of it in the
+ * session shares that attachment, which lives as long as the last of them
+ * (a dma-buf mapping is charged to the user like any other).  The VPU
  * device's DMA addresses are physical (probe refuses a VPU node behind an
  * IOMMU or shifted by dma-ranges), so the addresses the exporter gives it
  * are mapped as they are; one that is not RAM is refused (EREMOTEIO).
