@@ -206,14 +206,45 @@ static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
 	return vpudom_respond(ucmd);
 }
 
+/*
+ * The usable ranges of @ctx as a session sees them: without the kernel-only
+ * range, which may split one of them in two.  @out holds
+ * VPUDOM_MAX_RANGES + 1 entries.
+ */
+static unsigned int vpudom_user_ranges(struct vpudom_ctx *ctx,
+				       struct vpudom_range *out)
+{
+	const struct vpudom_range *k = &ctx->iova.kernel_only;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ctx->nr_usable; i++) {
+		const struct vpudom_range *u = &ctx->usable[i];
+
+		if (!ctx->iova.has_kernel_only || u->last < k->start ||
+		    u->start > k->last) {
+			out[n++] = *u;
+			continue;
+		}
+		if (u->start < k->start) {
+			out[n].start = u->start;
+			out[n++].last = k->start - 1;
+		}
+		if (u->last > k->last) {
+			out[n].start = k->last + 1;
+			out[n++].last = u->last;
+		}
+	}
+	return n;
+}
+
 /* ioctl(VPUDOM_IOVA_RANGES) */
 static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 {
+	struct vpudom_range ranges[VPUDOM_MAX_RANGES + 1];
 	struct vpudom_iova_ranges *cmd = ucmd->cmd;
 	struct vpudom *vd = ucmd->s->vd;
 	struct vpudom_iova_range __user *ur;
 	struct vpudom_iova_range r;
-	struct vpudom_ctx *ctx;
 	unsigned int i, n;
 	int ret;
 
@@ -224,8 +255,7 @@ static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 	ret = vpudom_get_alive(vd);
 	if (ret)
 		return ret;
-	ctx = vd->ctx[cmd->block];
-	n = ctx->nr_usable;
+	n = vpudom_user_ranges(vd->ctx[cmd->block], ranges);
 	if (cmd->num_ranges < n) {
 		up_read(&vd->rwsem);
 		cmd->num_ranges = n;
@@ -233,8 +263,8 @@ static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 	}
 	ur = u64_to_user_ptr(cmd->ranges_uptr);
 	for (i = 0; i < n; i++) {
-		r.start = ctx->usable[i].start;
-		r.last = ctx->usable[i].last;
+		r.start = ranges[i].start;
+		r.last = ranges[i].last;
 		if (copy_to_user(&ur[i], &r, sizeof(r))) {
 			ret = -EFAULT;
 			break;

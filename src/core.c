@@ -180,6 +180,8 @@ static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
 	}
 
 	vpudom_iova_init(&ctx->iova, &bounds, granule, &ctx->lock);
+	if (desc->kernel_only)
+		vpudom_iova_set_kernel_only(&ctx->iova, desc->kernel_only);
 	mutex_lock(&ctx->lock);
 	for (i = 0; !ret && i < ctx->nr_holes; i++)
 		ret = vpudom_iova_add_hole(&ctx->iova, &ctx->holes[i].range);

@@ -78,6 +78,8 @@ struct vpudom_hole {
  * @nr_areas: number of live areas
  * @high_water: largest @mapped seen
  * @failures: allocations refused for lack of space
+ * @kernel_only: the range only the kernel may take, within @bounds
+ * @has_kernel_only: @kernel_only is set
  * @lock: the lock that protects all of the above, the tree's external lock
  *
  * All members are protected by the lock passed to vpudom_iova_init().
@@ -90,6 +92,8 @@ struct vpudom_iova_space {
 	u64 nr_areas;
 	u64 high_water;
 	u64 failures;
+	struct vpudom_range kernel_only;
+	bool has_kernel_only;
 	struct mutex *lock; /* the context's, see above */
 };
 
@@ -105,6 +109,12 @@ bool vpudom_iova_busy(struct vpudom_iova_space *s, u64 start, u64 last,
 		      u64 *busy_last);
 int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
 		     u64 min, u64 max, u64 *start);
+void vpudom_iova_set_kernel_only(struct vpudom_iova_space *s,
+				 const struct vpudom_range *range);
+bool vpudom_iova_kernel_only(const struct vpudom_iova_space *s, u64 start,
+			     u64 last, u64 *ko_last);
+int vpudom_iova_find_user(struct vpudom_iova_space *s, u64 size, u64 align,
+			  u64 min, u64 max, u64 *start);
 int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
 		       void *area);
 void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last);

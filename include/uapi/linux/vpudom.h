@@ -55,6 +55,8 @@
  * ERANGE       a fixed IOVA range not entirely inside every usable window
  * EADDRINUSE   a fixed IOVA range over a reserved hole (an IOMMU reserved
  *              region such as the MSI window, a carve-out, IOVA 0)
+ * EACCES       a fixed IOVA range over a block's kernel-only range (kept
+ *              by the hardware description for the in-kernel API)
  * EEXIST       a fixed IOVA range over a live mapping
  * ENOSPC       no IOVA range of the length is free in every block asked
  *              for (the blocks' windows may not even meet)
@@ -155,7 +157,8 @@ struct vpudom_iova_range {
  * @ranges_uptr: user pointer to an array of struct vpudom_iova_range
  *
  * The IOVAs the block can map: its window ∩ its domain's aperture − the
- * IOMMU's reserved regions − carve-outs − IOVA 0, in ascending order.  If
+ * IOMMU's reserved regions − carve-outs − IOVA 0 − the block's kernel-only
+ * range, if its hardware description has one, in ascending order.  If
  * @num_ranges is too small, it is set to the number needed and the ioctl
  * fails with EMSGSIZE, writing nothing into the array.  EINVAL for a block
  * that does not exist.
