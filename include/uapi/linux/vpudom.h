@@ -53,15 +53,16 @@
  *              mapping
  * EOVERFLOW    address + length or IOVA + length wraps around
  * ERANGE       a fixed IOVA range not entirely inside every usable window
+ *              (checked against the blocks' hardware windows before any
+ *              memory is pinned or attached, and again when mapping)
  * EADDRINUSE   a fixed IOVA range over a reserved hole (an IOMMU reserved
  *              region such as the MSI window, a carve-out, IOVA 0)
  * EACCES       a fixed IOVA range over a block's kernel-only range (kept
- *              by the hardware description for the in-kernel API)
+ *              by the hardware description for the in-kernel API;
+ *              checked before any memory is pinned or attached)
  * EEXIST       a fixed IOVA range over a live mapping
  * ENOSPC       no IOVA range of the length is free in every block asked
  *              for (the blocks' windows may not even meet)
- * ERANGE       (also) checked before any memory is pinned or attached,
- *              against the blocks' hardware windows
  * EFBIG        @length longer than one mapping may be (module parameter
  *              max_map_bytes, default 1 GiB); nothing is allocated
  * EFAULT       the user range is not entirely mapped in the process, or
