@@ -79,7 +79,7 @@ long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
  * checked against the hardware windows here, before memory is pinned.
  *
  * Return: 0, -EOPNOTSUPP, -EINVAL, -EOVERFLOW, -EFBIG (@length over
- * max_map_bytes) or -ERANGE.
+ * max_map_bytes), -ERANGE or -EACCES (see vpudom_check_fixed()).
  */
 int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
 			  u64 iova, u64 length)
