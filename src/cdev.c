@@ -7,7 +7,9 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -23,6 +25,11 @@ MODULE_PARM_DESC(max_mappings,
 
 /* Numbers of session mappings; 64 bits never wrap. */
 static atomic64_t vpudom_mapping_ids = ATOMIC64_INIT(0);
+
+static unsigned long max_map_bytes = SZ_1G;
+module_param(max_map_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_map_bytes,
+		 "Longest single mapping user space may make, in bytes (default 1 GiB)");
 
 /* Copy the kernel's struct back, as much of it as the caller knows. */
 static int vpudom_respond(struct vpudom_ucmd *ucmd)
@@ -75,7 +82,11 @@ long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
  * @iova: the fixed IOVA, if VPUDOM_MAP_FIXED_IOVA
  * @length: length
  *
- * Return: 0, -EOPNOTSUPP, -EINVAL or -EOVERFLOW.
+ * Ranges only: nothing is looked up or acquired yet.  A fixed IOVA is
+ * checked against the hardware windows here, before memory is pinned.
+ *
+ * Return: 0, -EOPNOTSUPP, -EINVAL, -EOVERFLOW, -EFBIG (@length over
+ * max_map_bytes), -ERANGE or -EACCES (see vpudom_check_fixed()).
  */
 int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
 			  u64 iova, u64 length)
@@ -94,6 +105,10 @@ int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
 	}
 	if (!blocks || blocks & ~(u64)vpudom_all_blocks(vd))
 		return -EINVAL;
+	if (length > READ_ONCE(max_map_bytes))
+		return -EFBIG;
+	if (flags & VPUDOM_MAP_FIXED_IOVA)
+		return vpudom_check_fixed(vd, blocks, iova, length);
 	return 0;
 }
 
@@ -105,28 +120,41 @@ int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
  * @iova: the fixed IOVA, if VPUDOM_MAP_FIXED_IOVA
  * @length: length
  *
- * Counts against the session's max_mappings until released with
+ * Counts against the session's max_mappings, and is charged to the
+ * current user (vpudom_user_charge()), until released with
  * vpudom_mapping_release().
  *
- * Return: the mapping, ERR_PTR(-EMFILE) or ERR_PTR(-ENOMEM).
+ * Return: the mapping, ERR_PTR(-EMFILE), ERR_PTR(-EDQUOT) or
+ * ERR_PTR(-ENOMEM).
  */
 struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 						  u32 flags, u64 blocks,
 						  u64 iova, u64 length)
 {
 	struct vpudom_mapping *m;
+	struct vpudom_user *u;
+	u64 bytes;
+	int ret;
 
+	if (check_mul_overflow(length, (u64)hweight64(blocks), &bytes))
+		return ERR_PTR(-EDQUOT);
 	if (atomic_inc_return(&s->nr_mappings) > max_mappings) {
-		atomic_dec(&s->nr_mappings);
-		return ERR_PTR(-EMFILE);
+		ret = -EMFILE;
+		goto uncount;
+	}
+	u = vpudom_user_charge(bytes);
+	if (IS_ERR(u)) {
+		ret = PTR_ERR(u);
+		goto uncount;
 	}
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m) {
-		atomic_dec(&s->nr_mappings);
-		return ERR_PTR(-ENOMEM);
+		ret = -ENOMEM;
+		goto uncharge;
 	}
 	m->owner = s;
 	m->id = atomic64_inc_return(&vpudom_mapping_ids);
+	m->acct = u;
 	m->source = VPUDOM_SRC_KERNEL;
 	m->blocks = blocks;
 	m->size = length;
@@ -136,6 +164,12 @@ struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 	m->pid = task_tgid_nr(current);
 	get_task_comm(m->comm, current);
 	return m;
+
+uncharge:
+	vpudom_user_uncharge(u, bytes);
+uncount:
+	atomic_dec(&s->nr_mappings);
+	return ERR_PTR(ret);
 }
 
 /*
@@ -181,13 +215,44 @@ static long vpudom_ioctl_info(struct vpudom_ucmd *ucmd)
 	return vpudom_respond(ucmd);
 }
 
+/*
+ * The usable ranges of @ctx as a session sees them: without the kernel-only
+ * range, which may split one of them in two.  @out holds
+ * VPUDOM_MAX_RANGES + 1 entries.
+ */
+static unsigned int vpudom_user_ranges(struct vpudom_ctx *ctx,
+				       struct vpudom_range *out)
+{
+	const struct vpudom_range *k = &ctx->iova.kernel_only;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ctx->nr_usable; i++) {
+		const struct vpudom_range *u = &ctx->usable[i];
+
+		if (!ctx->iova.has_kernel_only || u->last < k->start ||
+		    u->start > k->last) {
+			out[n++] = *u;
+			continue;
+		}
+		if (u->start < k->start) {
+			out[n].start = u->start;
+			out[n++].last = k->start - 1;
+		}
+		if (u->last > k->last) {
+			out[n].start = k->last + 1;
+			out[n++].last = u->last;
+		}
+	}
+	return n;
+}
+
 /* ioctl(VPUDOM_IOVA_RANGES); copies out unlocked, as INFO does. */
 static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 {
-	struct vpudom_iova_range r[VPUDOM_MAX_RANGES];
+	struct vpudom_range ranges[VPUDOM_MAX_RANGES + 1];
+	struct vpudom_iova_range r[VPUDOM_MAX_RANGES + 1];
 	struct vpudom_iova_ranges *cmd = ucmd->cmd;
 	struct vpudom *vd = ucmd->s->vd;
-	struct vpudom_ctx *ctx;
 	unsigned int i, n;
 	int ret;
 
@@ -198,16 +263,15 @@ static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 	ret = vpudom_get_alive(vd);
 	if (ret)
 		return ret;
-	ctx = vd->ctx[cmd->block];
-	n = ctx->nr_usable;
-	for (i = 0; i < n; i++) {
-		r[i].start = ctx->usable[i].start;
-		r[i].last = ctx->usable[i].last;
-	}
+	n = vpudom_user_ranges(vd->ctx[cmd->block], ranges);
 	up_read(&vd->rwsem);
 	if (cmd->num_ranges < n) {
 		cmd->num_ranges = n;
 		return vpudom_respond(ucmd) ?: -EMSGSIZE;
+	}
+	for (i = 0; i < n; i++) {
+		r[i].start = ranges[i].start;
+		r[i].last = ranges[i].last;
 	}
 	if (copy_to_user(u64_to_user_ptr(cmd->ranges_uptr), r,
 			 array_size(n, sizeof(r[0]))))
@@ -338,6 +402,8 @@ static int vpudom_fops_open(struct inode *inode, struct file *filp)
 	kref_get(&vd->kref);
 	s->vd = vd;
 	atomic_set(&s->nr_mappings, 0);
+	mutex_init(&s->lock);
+	INIT_LIST_HEAD(&s->dmabufs);
 	filp->private_data = s;
 	return stream_open(inode, filp);
 }
@@ -353,6 +419,8 @@ static int vpudom_fops_release(struct inode *inode, struct file *filp)
 	 */
 	vpudom_unmap_owner(s->vd, s);
 	wait_var_event(&s->nr_mappings, !atomic_read(&s->nr_mappings));
+	WARN_ON_ONCE(!list_empty(&s->dmabufs));
+	mutex_destroy(&s->lock);
 	vpudom_put(s->vd);
 	kfree(s);
 	return 0;

@@ -10,7 +10,9 @@
 
 #include <linux/err.h>
 #include <linux/iommu.h>
+#include <linux/mm.h>
 #include <linux/platform_device.h>
+#include <linux/sched/user.h>
 #include <linux/version.h>
 
 /*
@@ -94,6 +96,44 @@ static inline ssize_t vpudom_iommu_map_sg(struct iommu_domain *domain,
 #define vpudom_dma_buf_map_attachment	dma_buf_map_attachment
 #define vpudom_dma_buf_unmap_attachment	dma_buf_unmap_attachment
 #endif
+
+/*
+ * A feature test, not a version: struct user_struct has its locked_vm, the
+ * RLIMIT_MEMLOCK count io_uring, iommufd, VFIO, AF_XDP and secretmem share,
+ * only when one of them is built (the condition of include/linux/sched/
+ * user.h on 6.1 to 7.x; a tinyconfig debug kernel has none).  Without it
+ * nothing else charges a user's pins, and vpudom's own per-user count is
+ * the whole of them: NULL tells the caller to use it.
+ */
+#if defined(CONFIG_NET) || defined(CONFIG_IO_URING) || \
+	defined(CONFIG_VFIO_PCI_ZDEV_KVM) || IS_ENABLED(CONFIG_IOMMUFD) || \
+	defined(CONFIG_SECRETMEM)
+static inline atomic_long_t *vpudom_user_locked_vm(struct user_struct *user)
+{
+	return &user->locked_vm;
+}
+#else
+static inline atomic_long_t *vpudom_user_locked_vm(struct user_struct *user)
+{
+	return NULL;
+}
+#endif
+
+/*
+ * 6.5, "mm/gup: remove vmas parameter from pin_user_pages()": the caller,
+ * holding the mmap_lock, no longer passes an array for the VMAs.
+ */
+static inline long vpudom_pin_user_pages(unsigned long start,
+					 unsigned long nr_pages,
+					 unsigned int gup_flags,
+					 struct page **pages)
+{
+#if VPUDOM_KERNEL_SINCE(6, 5, 0)
+	return pin_user_pages(start, nr_pages, gup_flags, pages);
+#else
+	return pin_user_pages(start, nr_pages, gup_flags, pages, NULL);
+#endif
+}
 
 /*
  * 6.13, "module: Convert symbol namespace to string literal": namespaces

@@ -177,6 +177,8 @@ static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
 	}
 
 	vpudom_iova_init(&ctx->iova, &bounds, granule, &ctx->lock);
+	if (desc->kernel_only)
+		vpudom_iova_set_kernel_only(&ctx->iova, desc->kernel_only);
 	mutex_lock(&ctx->lock);
 	for (i = 0; !ret && i < ctx->nr_holes; i++)
 		ret = vpudom_iova_add_hole(&ctx->iova, &ctx->holes[i].range);
@@ -313,14 +315,15 @@ static void vpudom_hw_free(struct vpudom *vd)
 	for (i = 0; i < vd->hw.nr_blocks; i++) {
 		kfree(vd->blocks[i].name);
 		kfree(vd->blocks[i].carveouts);
+		kfree(vd->blocks[i].kernel_only);
 	}
 	kfree(vd->hw.name);
 }
 
 /*
- * Copy the frontend's description, names and carve-outs included: the
- * instance outlives the frontend (an open file keeps it) and the frontend's
- * tables may be in a module that is gone by then.
+ * Copy the frontend's description, names, carve-outs and kernel-only
+ * ranges included: the instance outlives the frontend (an open file keeps
+ * it) and the frontend's tables may be in a module that is gone by then.
  */
 static int vpudom_hw_copy(struct vpudom *vd, const struct vpudom_hw_desc *hw)
 {
@@ -340,6 +343,13 @@ static int vpudom_hw_copy(struct vpudom *vd, const struct vpudom_hw_desc *hw)
 		to->name = kstrdup(from->name, GFP_KERNEL);
 		if (!to->name)
 			return -ENOMEM;
+		if (from->kernel_only) {
+			to->kernel_only = kmemdup(from->kernel_only,
+						  sizeof(*from->kernel_only),
+						  GFP_KERNEL);
+			if (!to->kernel_only)
+				return -ENOMEM;
+		}
 		if (!from->nr_carveouts)
 			continue;
 		to->carveouts = kmemdup(from->carveouts,

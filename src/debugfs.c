@@ -55,6 +55,10 @@ static int ranges_show(struct seq_file *s, void *unused)
 		vpudom_seq_range(s, "usable", &ctx->usable[i]);
 		seq_putc(s, '\n');
 	}
+	if (ctx->iova.has_kernel_only) {
+		vpudom_seq_range(s, "kernel", &ctx->iova.kernel_only);
+		seq_putc(s, '\n');
+	}
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ranges);

@@ -4,8 +4,10 @@
  * sure its DMA addresses are physical (no IOMMU, no dma-ranges shift, a
  * full mask), so the addresses an exporter maps for it are what the
  * context domains then map; the pages behind them are never looked at, as
- * the dma-buf rules require.  An address that is not RAM is refused.  The
- * attachment lives as long as the mapping.
+ * the dma-buf rules require.  An address that is not RAM is refused.  A
+ * session attaches the VPU once to each dma-buf it maps, and every mapping
+ * of that dma-buf in the session shares the attachment, mapped
+ * bidirectionally once; it lives as long as the last of them.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-direction.h>
@@ -19,13 +21,6 @@
 #include "vpudom.h"
 
 VPUDOM_IMPORT_NS_DMA_BUF;
-
-static enum dma_data_direction vpudom_dmabuf_dir(int prot)
-{
-	if ((prot & (IOMMU_READ | IOMMU_WRITE)) == (IOMMU_READ | IOMMU_WRITE))
-		return DMA_BIDIRECTIONAL;
-	return prot & IOMMU_WRITE ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
-}
 
 /*
  * Build @m->sgt from the part [@offset, @offset + @length) of the
@@ -64,67 +59,147 @@ static int vpudom_dmabuf_walk(struct sg_table *src, u64 offset, u64 length,
 	return pos < end ? -EINVAL : 0;
 }
 
-static int vpudom_dmabuf_attach(struct vpudom *vd, struct vpudom_mapping *m,
-				int fd, u64 offset, u64 length)
-{
-	enum dma_data_direction dir = vpudom_dmabuf_dir(m->prot);
-	struct dma_buf_attachment *attach;
+/**
+ * struct vpudom_dmabuf_att - the VPU's attachment to one dma-buf, shared by
+ *	the mappings of one session
+ * @node: entry in the session's list of attachments
+ * @buf: the dma-buf (reference held)
+ * @attach: the VPU device's attachment
+ * @sgt: the attachment's mapping, bidirectional: the mappings that share it
+ *	may differ in access
+ * @refs: mappings that use it; under the session's lock
+ */
+struct vpudom_dmabuf_att {
+	struct list_head node;
 	struct dma_buf *buf;
+	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
-	unsigned int count;
+	unsigned int refs;
+};
+
+/* A new attachment of the VPU to @buf, whose reference it takes over. */
+static struct vpudom_dmabuf_att *vpudom_dmabuf_att_new(struct vpudom *vd,
+						       struct dma_buf *buf)
+{
+	struct vpudom_dmabuf_att *att;
 	int ret;
+
+	att = kzalloc(sizeof(*att), GFP_KERNEL_ACCOUNT);
+	if (!att)
+		return ERR_PTR(-ENOMEM);
+	att->attach = dma_buf_attach(buf, vd->dev);
+	if (IS_ERR(att->attach)) {
+		ret = PTR_ERR(att->attach);
+		goto free_att;
+	}
+	att->sgt = vpudom_dma_buf_map_attachment(att->attach,
+						 DMA_BIDIRECTIONAL);
+	if (IS_ERR(att->sgt)) {
+		ret = PTR_ERR(att->sgt);
+		goto detach;
+	}
+	att->buf = buf;
+	att->refs = 1;
+	return att;
+
+detach:
+	dma_buf_detach(buf, att->attach);
+free_att:
+	kfree(att);
+	return ERR_PTR(ret);
+}
+
+/*
+ * The session's attachment to the dma-buf of @fd, made if it has none,
+ * with a reference for one mapping.
+ */
+static struct vpudom_dmabuf_att *vpudom_dmabuf_att_get(struct vpudom_session *s,
+						       int fd)
+{
+	struct vpudom_dmabuf_att *att;
+	struct dma_buf *buf;
 
 	buf = dma_buf_get(fd);
 	if (IS_ERR(buf))
-		return -EBADF;
-	if (offset + length > buf->size) {
+		return ERR_PTR(-EBADF);
+	mutex_lock(&s->lock);
+	list_for_each_entry(att, &s->dmabufs, node) {
+		if (att->buf == buf) {
+			att->refs++;
+			mutex_unlock(&s->lock);
+			dma_buf_put(buf);
+			return att;
+		}
+	}
+	att = vpudom_dmabuf_att_new(s->vd, buf);
+	if (IS_ERR(att))
+		dma_buf_put(buf);
+	else
+		list_add(&att->node, &s->dmabufs);
+	mutex_unlock(&s->lock);
+	return att;
+}
+
+/* Drop one mapping's reference; the last one detaches. */
+static void vpudom_dmabuf_att_put(struct vpudom_session *s,
+				  struct vpudom_dmabuf_att *att)
+{
+	mutex_lock(&s->lock);
+	if (--att->refs) {
+		mutex_unlock(&s->lock);
+		return;
+	}
+	list_del(&att->node);
+	mutex_unlock(&s->lock);
+	vpudom_dma_buf_unmap_attachment(att->attach, att->sgt,
+					DMA_BIDIRECTIONAL);
+	dma_buf_detach(att->buf, att->attach);
+	dma_buf_put(att->buf);
+	kfree(att);
+}
+
+static int vpudom_dmabuf_attach(struct vpudom_session *s,
+				struct vpudom_mapping *m, int fd, u64 offset,
+				u64 length)
+{
+	struct vpudom_dmabuf_att *att;
+	unsigned int count;
+	int ret;
+
+	att = vpudom_dmabuf_att_get(s, fd);
+	if (IS_ERR(att))
+		return PTR_ERR(att);
+	if (offset + length > att->buf->size) {
 		ret = -EINVAL;
-		goto put_buf;
+		goto put_att;
 	}
-	attach = dma_buf_attach(buf, vd->dev);
-	if (IS_ERR(attach)) {
-		ret = PTR_ERR(attach);
-		goto put_buf;
-	}
-	sgt = vpudom_dma_buf_map_attachment(attach, dir);
-	if (IS_ERR(sgt)) {
-		ret = PTR_ERR(sgt);
-		goto detach;
-	}
-	ret = vpudom_dmabuf_walk(sgt, offset, length, NULL, &count);
+	ret = vpudom_dmabuf_walk(att->sgt, offset, length, NULL, &count);
 	if (ret)
-		goto unmap_attachment;
+		goto put_att;
 	ret = sg_alloc_table(&m->sgt, count, GFP_KERNEL_ACCOUNT);
 	if (ret)
-		goto unmap_attachment;
-	vpudom_dmabuf_walk(sgt, offset, length, m->sgt.sgl, &count);
+		goto put_att;
+	vpudom_dmabuf_walk(att->sgt, offset, length, m->sgt.sgl, &count);
 
-	m->dmabuf.buf = buf;
-	m->dmabuf.attach = attach;
-	m->dmabuf.sgt = sgt;
+	m->dmabuf.att = att;
 	m->source = VPUDOM_SRC_DMABUF;
 	return 0;
 
-unmap_attachment:
-	vpudom_dma_buf_unmap_attachment(attach, sgt, dir);
-detach:
-	dma_buf_detach(buf, attach);
-put_buf:
-	dma_buf_put(buf);
+put_att:
+	vpudom_dmabuf_att_put(s, att);
 	return ret;
 }
 
 /**
- * vpudom_dmabuf_release() - detach a dma-buf mapping from its buffer
- * @m: the mapping, no longer reachable by any device
+ * vpudom_dmabuf_release() - give up a dma-buf mapping's share of its
+ *	session's attachment
+ * @m: the mapping, no longer reachable by any device; its session is
+ *	still open
  */
 void vpudom_dmabuf_release(struct vpudom_mapping *m)
 {
 	sg_free_table(&m->sgt);
-	vpudom_dma_buf_unmap_attachment(m->dmabuf.attach, m->dmabuf.sgt,
-					vpudom_dmabuf_dir(m->prot));
-	dma_buf_detach(m->dmabuf.buf, m->dmabuf.attach);
-	dma_buf_put(m->dmabuf.buf);
+	vpudom_dmabuf_att_put(m->owner, m->dmabuf.att);
 }
 
 /* ioctl(VPUDOM_MAP_DMABUF) */
@@ -151,8 +226,7 @@ long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd)
 				       cmd->iova, cmd->length);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
-	ret = vpudom_dmabuf_attach(s->vd, m, cmd->fd, cmd->offset,
-				   cmd->length);
+	ret = vpudom_dmabuf_attach(s, m, cmd->fd, cmd->offset, cmd->length);
 	if (ret) {
 		vpudom_mapping_release(m);
 		return ret;

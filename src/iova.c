@@ -45,6 +45,44 @@ void vpudom_iova_init(struct vpudom_iova_space *s,
 	s->nr_areas = 0;
 	s->high_water = 0;
 	s->failures = 0;
+	s->has_kernel_only = false;
+}
+
+/**
+ * vpudom_iova_set_kernel_only() - keep a range of the space for the kernel
+ * @s: the space
+ * @range: the range; the part outside the bounds is ignored
+ *
+ * Only vpudom_iova_find_user() and vpudom_iova_kernel_only() know of it:
+ * the range stays free for kernel allocations.
+ */
+void vpudom_iova_set_kernel_only(struct vpudom_iova_space *s,
+				 const struct vpudom_range *range)
+{
+	s->kernel_only.start = max(range->start, s->bounds.start);
+	s->kernel_only.last = min(range->last, s->bounds.last);
+	s->has_kernel_only = s->kernel_only.start <= s->kernel_only.last;
+}
+
+/**
+ * vpudom_iova_kernel_only() - whether a range meets the kernel-only range
+ * @s: the space
+ * @start: first IOVA
+ * @last: last IOVA
+ * @ko_last: if not NULL and the range meets it, set to the last IOVA of the
+ *	kernel-only range
+ *
+ * Return: true if [@start, @last] overlaps the kernel-only range.
+ */
+bool vpudom_iova_kernel_only(const struct vpudom_iova_space *s, u64 start,
+			     u64 last, u64 *ko_last)
+{
+	if (!s->has_kernel_only || last < s->kernel_only.start ||
+	    start > s->kernel_only.last)
+		return false;
+	if (ko_last)
+		*ko_last = s->kernel_only.last;
+	return true;
 }
 
 void vpudom_iova_destroy(struct vpudom_iova_space *s)
@@ -230,6 +268,36 @@ int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
 		lo = max(busy_last + 1, (u64)mas.index + s->granule);
 	}
 	return -ENOSPC;
+}
+
+/**
+ * vpudom_iova_find_user() - vpudom_iova_find() for user space: never in the
+ *	kernel-only range
+ * @s: the space
+ * @size: as for vpudom_iova_find()
+ * @align: as for vpudom_iova_find()
+ * @min: as for vpudom_iova_find()
+ * @max: as for vpudom_iova_find()
+ * @start: the start found
+ *
+ * The lowest fit is found first; if it meets the kernel-only range, no fit
+ * lies wholly below that range, so the search goes on above it.
+ *
+ * Return: 0 and *@start, or -ENOSPC.
+ */
+int vpudom_iova_find_user(struct vpudom_iova_space *s, u64 size, u64 align,
+			  u64 min, u64 max, u64 *start)
+{
+	u64 ko_last;
+	int ret;
+
+	ret = vpudom_iova_find(s, size, align, min, max, start);
+	if (ret || !vpudom_iova_kernel_only(s, *start, *start + size - 1,
+					    &ko_last))
+		return ret;
+	if (ko_last >= max)
+		return -ENOSPC;
+	return vpudom_iova_find(s, size, align, ko_last + 1, max, start);
 }
 
 /**

@@ -13,6 +13,7 @@ static int __init vpudom_init(void)
 
 	vpudom_debugfs_root = debugfs_create_dir("vpudom", NULL);
 	vpudom_fault_debugfs_init(vpudom_debugfs_root);
+	vpudom_account_debugfs_init(vpudom_debugfs_root);
 	ret = vpudom_of_register();
 	if (ret)
 		debugfs_remove_recursive(vpudom_debugfs_root);

@@ -33,6 +33,47 @@ unsigned long vpudom_all_blocks(struct vpudom *vd)
 	return GENMASK(vd->hw.nr_blocks - 1, 0);
 }
 
+/* IOVA bytes a mapping takes: its length in each of its blocks. */
+u64 vpudom_mapping_iova_bytes(const struct vpudom_mapping *m)
+{
+	return m->size * hweight_long(m->blocks);
+}
+
+/**
+ * vpudom_check_fixed() - whether a fixed IOVA range fits the hardware
+ *	windows, checked before any memory is acquired
+ * @vd: the instance
+ * @blocks: the blocks, all present in @vd's hardware description
+ * @iova: first IOVA
+ * @length: length, not 0 and not wrapping
+ *
+ * The window of the hardware description is a superset of the usable
+ * space: vpudom_map() checks the aperture, holes and live mappings again.
+ *
+ * Return: 0; -ERANGE if the range is not inside every block's window;
+ * -EACCES if it meets a block's kernel-only range.
+ */
+int vpudom_check_fixed(struct vpudom *vd, unsigned long blocks, u64 iova,
+		       u64 length)
+{
+	u64 last = iova + length - 1;
+	unsigned int i;
+
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+		const struct vpudom_range *w = &vd->hw.blocks[i].window;
+
+		if (iova < w->start || last > w->last)
+			return -ERANGE;
+	}
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+		const struct vpudom_range *k = vd->hw.blocks[i].kernel_only;
+
+		if (k && iova <= k->last && last >= k->start)
+			return -EACCES;
+	}
+	return 0;
+}
+
 /* Lock the contexts of @blocks in ascending block order. */
 void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks)
 {
@@ -68,10 +109,11 @@ static u64 vpudom_map_align(struct vpudom *vd, unsigned long blocks,
 /*
  * One IOVA free in every context of @blocks: take the lowest fit in the
  * first context and, while another context has something in the way, look
- * again past it.  Each round moves the lower bound up, so this ends.
+ * again past it.  Each round moves the lower bound up, so this ends.  For
+ * @user, a context's kernel-only range is in the way too.
  */
 static int vpudom_find_common(struct vpudom *vd, unsigned long blocks,
-			      u64 size, u64 align, u64 *iova)
+			      u64 size, u64 align, bool user, u64 *iova)
 {
 	unsigned int first = __ffs(blocks), i;
 	u64 lo = 0, hi = U64_MAX, cand, busy_last;
@@ -83,15 +125,24 @@ static int vpudom_find_common(struct vpudom *vd, unsigned long blocks,
 		hi = min(hi, vd->ctx[i]->iova.bounds.last);
 	}
 	for (;;) {
-		ret = vpudom_iova_find(&vd->ctx[first]->iova, size, align, lo,
-				       hi, &cand);
+		if (user)
+			ret = vpudom_iova_find_user(&vd->ctx[first]->iova, size,
+						    align, lo, hi, &cand);
+		else
+			ret = vpudom_iova_find(&vd->ctx[first]->iova, size,
+					       align, lo, hi, &cand);
 		if (ret)
 			return ret;
 		moved = false;
 		for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+			struct vpudom_iova_space *s = &vd->ctx[i]->iova;
+
 			if (i == first ||
-			    !vpudom_iova_busy(&vd->ctx[i]->iova, cand,
-					      cand + size - 1, &busy_last))
+			    (!vpudom_iova_busy(s, cand, cand + size - 1,
+					       &busy_last) &&
+			     !(user && vpudom_iova_kernel_only(s, cand,
+							       cand + size - 1,
+							       &busy_last))))
 				continue;
 			if (busy_last >= hi)
 				return -ENOSPC;
@@ -132,15 +183,20 @@ static void vpudom_unwind_map(struct vpudom *vd, unsigned int i,
  * On success the mapping is in every context's tree and page tables; on
  * failure in none of them.
  *
+ * A mapping of a session (@m->owner set) never takes IOVAs of a context's
+ * kernel-only range.
+ *
  * Return: 0; -ERANGE, -EADDRINUSE or -EEXIST for a fixed IOVA outside a
- * window, over a hole or over a live mapping; -ENOSPC if no IOVA is free in
- * all the contexts; -ENOMEM or the IOMMU driver's error.
+ * window, over a hole or over a live mapping; -EACCES for a session's fixed
+ * IOVA in a kernel-only range; -ENOSPC if no IOVA is free in all the
+ * contexts; -ENOMEM or the IOMMU driver's error.
  */
 static int vpudom_map_sg_locked(struct vpudom *vd,
 				struct vpudom_mapping *m,
 				struct sg_table *sgt, bool fixed)
 {
 	unsigned long done = 0;
+	bool user = m->owner;
 	u64 granule = 0, last;
 	unsigned int i;
 	ssize_t mapped;
@@ -162,12 +218,16 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 						last);
 			if (ret)
 				return ret;
+			if (user && vpudom_iova_kernel_only(&vd->ctx[i]->iova,
+							    m->iova, last,
+							    NULL))
+				return -EACCES;
 		}
 	} else {
 		ret = vpudom_find_common(vd, m->blocks, m->size,
 					 vpudom_map_align(vd, m->blocks,
 							  m->size, granule),
-					 &m->iova);
+					 user, &m->iova);
 		if (ret) {
 			for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS)
 				vd->ctx[i]->iova.failures++;
@@ -255,6 +315,8 @@ void vpudom_mapping_release(struct vpudom_mapping *m)
 	case VPUDOM_SRC_KERNEL:
 		break;
 	}
+	if (m->acct)
+		vpudom_user_uncharge(m->acct, vpudom_mapping_iova_bytes(m));
 	if (m->owner)
 		vpudom_session_mapping_gone(m->owner);
 	kfree(m);

@@ -1,79 +1,141 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * User memory: pinned with FOLL_LONGTERM for as long as it is mapped, and
- * charged to the process's RLIMIT_MEMLOCK as VFIO type1 does (CAP_IPC_LOCK
- * lifts the limit).  Pages are pinned writable only when the device may
- * write them.
+ * charged to the locked_vm of the user who mapped it against
+ * RLIMIT_MEMLOCK, as iommufd and io_uring do (CAP_IPC_LOCK lifts the limit):
+ * the pins belong to the file, which outlives the process, its mm and
+ * exec(), and may be passed on.  Pages are pinned writable only when the
+ * device may write them, and then only anonymous, shmem and hugetlbfs
+ * memory: the device must not write the page cache of a file behind its
+ * filesystem's back.
  */
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <uapi/linux/vpudom.h>
 
+#include "compat.h"
 #include "vpudom.h"
 
-/* Pin in chunks: pin_user_pages_fast() takes an int count. */
-#define VPUDOM_PIN_CHUNK	BIT(20)
+/* Pages pinned per hold of the mmap_lock. */
+#define VPUDOM_PIN_BATCH	512UL
+
+/*
+ * Whether the memory of @vma may be pinned for the device: for writing,
+ * a shared mapping must be of shmem (tmpfs, memfd, SysV shm) or hugetlbfs;
+ * a private mapping of a file is copied on write into anonymous memory.
+ */
+static bool vpudom_vma_pinnable(struct vm_area_struct *vma, bool write)
+{
+	if (!write || !(vma->vm_flags & VM_SHARED) || !vma->vm_file)
+		return true;
+	return shmem_file(vma->vm_file) || is_vm_hugetlb_page(vma);
+}
+
+/*
+ * Pin up to @npages pages at @uaddr, after checking under the same hold of
+ * the mmap_lock that every VMA they are in may be pinned.
+ *
+ * Return: pages pinned (at least 1), or -errno.
+ */
+static long vpudom_pin_batch(struct mm_struct *mm, unsigned long uaddr,
+			     unsigned long npages, unsigned int gup,
+			     struct page **pages)
+{
+	unsigned long addr = uaddr, end = uaddr + npages * PAGE_SIZE;
+	struct vm_area_struct *vma;
+	long n;
+
+	mmap_read_lock(mm);
+	while (addr < end) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr ||
+		    !vpudom_vma_pinnable(vma, gup & FOLL_WRITE)) {
+			n = -EFAULT;
+			goto unlock;
+		}
+		addr = vma->vm_end;
+	}
+	n = vpudom_pin_user_pages(uaddr, npages, gup, pages);
+	if (!n)
+		n = -EFAULT;
+unlock:
+	mmap_read_unlock(mm);
+	return n;
+}
 
 /**
  * vpudom_user_pin() - pin user memory for a mapping
- * @m: the mapping; on success its @sgt and @user are filled in
+ * @m: the mapping, charged to its user; on success its @sgt and @user are
+ *	filled in
  * @uaddr: page-aligned start in the current process
- * @length: page-aligned length
+ * @length: page-aligned length, at most max_map_bytes
  * @write: the device may write the memory
  *
+ * The pages are charged first, then the page array is allocated, then the
+ * memory is pinned in batches.
+ *
  * Return: 0; -ENOMEM if out of memory or over RLIMIT_MEMLOCK; -EFAULT if
- * the range is not entirely mapped, or not writable and @write.  On failure
- * nothing stays pinned or charged.
+ * the range is not entirely mapped, or @write and it is read-only or a
+ * shared mapping of a file other than shmem and hugetlbfs; -EINTR if a
+ * fatal signal came.  On failure nothing stays pinned or charged.
  */
 int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 		    bool write)
 {
 	unsigned int gup = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
-	unsigned long npages = length >> PAGE_SHIFT, done = 0;
+	unsigned long npages = length >> PAGE_SHIFT, done = 0, charged;
 	struct mm_struct *mm = current->mm;
 	struct page **pages;
 	long n;
 	int ret;
 
-	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
-	if (!pages)
-		return -ENOMEM;
-	ret = account_locked_vm(mm, npages, true);
+	ret = vpudom_user_charge_pinned(m->acct, npages, &charged);
 	if (ret)
-		goto free_pages;
+		return ret;
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages) {
+		ret = -ENOMEM;
+		goto uncharge;
+	}
 	if (vpudom_should_fail_pin()) {
 		ret = -ENOMEM;
 		goto unpin;
 	}
 	while (done < npages) {
-		n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
-					min(npages - done, VPUDOM_PIN_CHUNK),
-					gup, pages + done);
-		if (n <= 0) {
-			ret = n ?: -EFAULT;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto unpin;
+		}
+		n = vpudom_pin_batch(mm, uaddr + done * PAGE_SIZE,
+				     min(npages - done, VPUDOM_PIN_BATCH), gup,
+				     pages + done);
+		if (n < 0) {
+			ret = n;
 			goto unpin;
 		}
 		done += n;
+		cond_resched();
 	}
 	ret = sg_alloc_table_from_pages(&m->sgt, pages, npages, 0, length,
 					GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto unpin;
 
-	mmgrab(mm);
-	m->user.mm = mm;
 	m->user.pages = pages;
 	m->user.npages = npages;
+	m->user.charged = charged;
 	m->user.dirty = write;
 	m->source = VPUDOM_SRC_USER;
 	return 0;
 
 unpin:
 	unpin_user_pages(pages, done);
-	account_locked_vm(mm, npages, false);
-free_pages:
 	kvfree(pages);
+uncharge:
+	vpudom_user_uncharge_pinned(m->acct, charged);
 	return ret;
 }
 
@@ -86,8 +148,7 @@ void vpudom_user_release(struct vpudom_mapping *m)
 	sg_free_table(&m->sgt);
 	unpin_user_pages_dirty_lock(m->user.pages, m->user.npages,
 				    m->user.dirty);
-	account_locked_vm(m->user.mm, m->user.npages, false);
-	mmdrop(m->user.mm);
+	vpudom_user_uncharge_pinned(m->acct, m->user.charged);
 	kvfree(m->user.pages);
 }
 

@@ -5,6 +5,12 @@
  * Lock order, outermost first:
  *   vpudom_instances_lock -> vpudom::rwsem -> vpudom_ctx::lock (in ascending
  *   block order when several are held)
+ *   vpudom_session::lock -> dma_resv (a session's dma-buf attachments;
+ *   under no other lock of vpudom: attached before a map takes its locks,
+ *   detached after the unmap or the revoke dropped them)
+ *   mm::mmap_lock (pinning) and vpudom_users_lock (account.c) are leaves:
+ *   nothing else is taken under them, and they are taken under no lock of
+ *   vpudom.
  *
  * The maple tree of a context uses vpudom_ctx::lock as its external lock.
  *
@@ -30,16 +36,17 @@
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/vpudom.h>
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 struct dentry;
-struct dma_buf;
-struct dma_buf_attachment;
+struct vpudom_dmabuf_att;
 struct iommu_domain;
 struct iommu_group;
 struct seq_file;
+struct user_struct;
 
 /* Holes a context may have: reserved regions plus carve-outs plus IOVA 0. */
 #define VPUDOM_MAX_HOLES	16
@@ -91,6 +98,8 @@ struct vpudom_hole {
  * @nr_areas: number of live areas
  * @high_water: largest @mapped seen
  * @failures: allocations refused for lack of space
+ * @kernel_only: the range only the kernel may take, within @bounds
+ * @has_kernel_only: @kernel_only is set
  * @lock: the lock that protects all of the above, the tree's external lock
  *
  * All members are protected by the lock passed to vpudom_iova_init().
@@ -103,6 +112,8 @@ struct vpudom_iova_space {
 	u64 nr_areas;
 	u64 high_water;
 	u64 failures;
+	struct vpudom_range kernel_only;
+	bool has_kernel_only;
 	struct mutex *lock; /* the context's, see above */
 };
 
@@ -119,6 +130,12 @@ bool vpudom_iova_busy(struct vpudom_iova_space *s, u64 start, u64 last,
 		      u64 *busy_last);
 int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
 		     u64 min, u64 max, u64 *start);
+void vpudom_iova_set_kernel_only(struct vpudom_iova_space *s,
+				 const struct vpudom_range *range);
+bool vpudom_iova_kernel_only(const struct vpudom_iova_space *s, u64 start,
+			     u64 last, u64 *ko_last);
+int vpudom_iova_find_user(struct vpudom_iova_space *s, u64 size, u64 align,
+			  u64 min, u64 max, u64 *start);
 int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
 		       void *area);
 void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last);
@@ -215,14 +232,40 @@ struct vpudom {
 };
 
 /**
+ * struct vpudom_user - what one user holds through every session
+ * @uid: the user, key of the table of users
+ * @user: its user_struct (reference held): pinned pages are charged to
+ *	its locked_vm
+ * @refs: one per mapping charged to the user; under vpudom_users_lock
+ * @nr_mappings: mappings charged, for max_user_mappings
+ * @bytes: IOVA bytes charged (a mapping's length once for each block it
+ *	is in), for max_user_bytes
+ * @pinned: pages charged to @user->locked_vm
+ */
+struct vpudom_user {
+	kuid_t uid;
+	struct user_struct *user;
+	unsigned int refs;
+	atomic_long_t nr_mappings;
+	atomic64_t bytes;
+	atomic_long_t pinned;
+};
+
+/**
  * struct vpudom_session - an open file of /dev/vpudom<N>
  * @vd: the instance (reference held)
  * @nr_mappings: mappings the session owns, for the max_mappings limit; a
  *	mapping points at its session until released, so close waits for 0
+ * @lock: protects @dmabufs and their reference counts; taken under no
+ *	other lock of vpudom, and holds dma-buf reservation locks (attach,
+ *	detach)
+ * @dmabufs: the session's attachments to dma-bufs, one per dma-buf
  */
 struct vpudom_session {
 	struct vpudom *vd;
 	atomic_t nr_mappings;
+	struct mutex lock; /* see above */
+	struct list_head dmabufs;
 };
 
 /*
@@ -257,6 +300,7 @@ enum vpudom_source {
  * @prot: IOMMU_READ / IOMMU_WRITE
  * @source: where the memory comes from
  * @owner: the session that may see and unmap it (NULL: the kernel)
+ * @acct: the user it is charged to (reference held; NULL: the kernel)
  * @pid: thread group of the task that made it (0 for the kernel)
  * @comm: its command name
  * @id: number unique to the mapping for the module's lifetime, so that a
@@ -267,12 +311,10 @@ enum vpudom_source {
  * @user: the pinned pages of a user mapping
  * @user.pages: the pages, pinned
  * @user.npages: how many
- * @user.mm: the address space charged for them (mmgrab() held)
+ * @user.charged: pages charged to @acct's locked_vm
  * @user.dirty: the device may have written them
  * @dmabuf: the dma-buf of a dma-buf mapping
- * @dmabuf.buf: the dma-buf (reference held)
- * @dmabuf.attach: the VPU's attachment
- * @dmabuf.sgt: the attachment's mapping
+ * @dmabuf.att: the session's attachment to it (reference held)
  */
 struct vpudom_mapping {
 	u64 iova;
@@ -281,6 +323,7 @@ struct vpudom_mapping {
 	int prot;
 	enum vpudom_source source;
 	struct vpudom_session *owner;
+	struct vpudom_user *acct;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	u64 id;
@@ -291,13 +334,11 @@ struct vpudom_mapping {
 		struct {
 			struct page **pages;
 			unsigned long npages;
-			struct mm_struct *mm;
+			unsigned long charged;
 			bool dirty;
 		} user;
 		struct {
-			struct dma_buf *buf;
-			struct dma_buf_attachment *attach;
-			struct sg_table *sgt;
+			struct vpudom_dmabuf_att *att;
 		} dmabuf;
 	};
 };
@@ -313,6 +354,9 @@ const char *vpudom_hole_name(enum vpudom_hole_kind kind);
 void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks);
 void vpudom_unlock_blocks(struct vpudom *vd, unsigned long blocks);
 unsigned long vpudom_all_blocks(struct vpudom *vd);
+u64 vpudom_mapping_iova_bytes(const struct vpudom_mapping *m);
+int vpudom_check_fixed(struct vpudom *vd, unsigned long blocks, u64 iova,
+		       u64 length);
 int vpudom_get_alive(struct vpudom *vd);
 int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 	       struct sg_table *sgt, bool fixed, u64 *iova);
@@ -344,6 +388,15 @@ struct vpudom_ucmd {
 	void *cmd;
 	u32 size;
 };
+
+/* account.c */
+struct vpudom_user *vpudom_user_charge(u64 bytes);
+void vpudom_user_uncharge(struct vpudom_user *u, u64 bytes);
+int vpudom_user_charge_pinned(struct vpudom_user *u, unsigned long npages,
+			      unsigned long *charged);
+void vpudom_user_uncharge_pinned(struct vpudom_user *u,
+				 unsigned long charged);
+void vpudom_account_debugfs_init(struct dentry *root);
 
 /* cdev.c */
 int vpudom_cdev_register(struct vpudom *vd);

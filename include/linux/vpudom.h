@@ -37,12 +37,16 @@ struct vpudom_range {
  * @carveouts: IOVA ranges inside @window that firmware or the hardware use
  *	on their own and that vpudom must never hand out
  * @nr_carveouts: number of entries in @carveouts
+ * @kernel_only: optional IOVA range inside @window that only the in-kernel
+ *	API (the media driver) may use: user sessions get no automatic IOVA
+ *	from it and cannot map a fixed IOVA into it; NULL for none
  */
 struct vpudom_block_desc {
 	const char *name;
 	struct vpudom_range window;
 	const struct vpudom_range *carveouts;
 	unsigned int nr_carveouts;
+	const struct vpudom_range *kernel_only;
 };
 
 /**

@@ -3,8 +3,9 @@
  * Test-only: QEMU's edu PCI devices as the blocks of a VPU.
  *
  * Each edu has its own requester ID and so its own SMMU stream.  Three of
- * them become a test VPU with the reference windows, assembled through
- * vpudom's in-kernel API exactly as a real frontend would.  debugfs
+ * them become a test VPU with the reference windows (and a kernel-only
+ * range in block1), assembled through vpudom's in-kernel API exactly as a
+ * real frontend would.  debugfs
  * vpudom_edu/copy then makes a block's device copy between two IOVAs
  * through its 4 KiB device buffer: real DMA through the real SMMU model.
  *
@@ -40,9 +41,15 @@
 #define EDU_MAX_LEN		(EDU_BUF_SIZE - 1)
 #define EDU_NR_BLOCKS		3
 
+/* Kept for the kernel, to prove that sessions stay out of it. */
+static const struct vpudom_range edu_kernel_only = {
+	2048ULL * SZ_1M, 2112ULL * SZ_1M - 1
+};
+
 static const struct vpudom_block_desc edu_blocks[EDU_NR_BLOCKS] = {
 	{ .name = "block0", .window = { 600 * SZ_1M, 3500ULL * SZ_1M - 1 } },
-	{ .name = "block1", .window = { 0, 3500ULL * SZ_1M - 1 } },
+	{ .name = "block1", .window = { 0, 3500ULL * SZ_1M - 1 },
+	  .kernel_only = &edu_kernel_only },
 	{ .name = "block2", .window = { SZ_16M, 600 * SZ_1M - 1 } },
 };
 

@@ -248,12 +248,58 @@ static void iova_window_granules(struct kunit *test)
 	}
 }
 
+/*
+ * A kernel-only range: user allocations go around it, whatever their size
+ * and alignment, and run out rather than enter it; kernel allocations and
+ * fixed checks still take it.
+ */
+static void iova_kernel_only(struct kunit *test)
+{
+	struct vpudom_range ko = { SZ_1G + SZ_2M, SZ_1G + SZ_4M - 1 };
+	struct iova_fixture *f = test->priv;
+	u64 start;
+
+	mutex_lock(&f->lock);
+	vpudom_iova_set_kernel_only(&f->s, &ko);
+	KUNIT_EXPECT_TRUE(test, vpudom_iova_kernel_only(&f->s, ko.start,
+							ko.start, NULL));
+	KUNIT_EXPECT_FALSE(test, vpudom_iova_kernel_only(&f->s, SZ_1G,
+							 ko.start - 1, NULL));
+	/* The lowest fit for 4 MiB would cover the kernel-only range. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4M, SZ_2M, 0,
+						    U64_MAX, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G + SZ_4M);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find(&f->s, SZ_4M, SZ_2M, 0, U64_MAX,
+					       &start), 0);
+	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G);
+	/* Below it, what fits is still used. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_user(&f->s, SZ_2M, SZ_2M, 0,
+						    U64_MAX, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, start, start + SZ_2M - 1,
+						 &f->token[0]), 0);
+	/* Now only above it, up to the end; and nothing if capped at it. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4K, SZ_4K, 0,
+						    U64_MAX, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, ko.last + 1);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4K, SZ_4K, 0,
+						    ko.last, &start), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find(&f->s, SZ_4K, SZ_4K, 0, ko.last,
+					       &start), 0);
+	KUNIT_EXPECT_EQ(test, start, ko.start);
+	/* The range is free for a fixed kernel map. */
+	KUNIT_EXPECT_EQ(test, check(f, ko.start, ko.last), 0);
+	vpudom_iova_remove(&f->s, SZ_1G, SZ_1G + SZ_2M - 1);
+	mutex_unlock(&f->lock);
+}
+
 static struct kunit_case iova_cases[] = {
 	KUNIT_CASE(iova_bounds_and_exhaustion),
 	KUNIT_CASE(iova_alignment),
 	KUNIT_CASE(iova_exact_aligned_gap),
 	KUNIT_CASE(iova_holes_and_fixed),
 	KUNIT_CASE(iova_window_granules),
+	KUNIT_CASE(iova_kernel_only),
 	{}
 };
 

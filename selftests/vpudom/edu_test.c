@@ -325,6 +325,49 @@ TEST(edu_other_block_faults)
 	close(fd);
 }
 
+/*
+ * Block 1 of the edu VPU keeps 2048-2112 MiB for the kernel: sessions do
+ * not see it in the usable ranges, cannot map a fixed IOVA into it (not
+ * even through another block whose window holds it) and map right around
+ * it.
+ */
+TEST(edu_kernel_only_range)
+{
+	const __u64 ko = MIB(2048), ko_end = MIB(2112);
+	const char *dev = edu_dev();
+	struct vpudom_iova_range r[4];
+	__u8 *a = buffer();
+	__u32 n = 4;
+	int fd;
+
+	if (!dev)
+		SKIP(return, "no edu VPU");
+	fd = open(dev, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, _test_ranges(fd, 1, r, &n));
+	ASSERT_EQ(3, n);
+	EXPECT_EQ(MSI_LAST + 1, r[1].start);
+	EXPECT_EQ(ko - 1, r[1].last);
+	EXPECT_EQ(ko_end, r[2].start);
+	EXPECT_EQ(MIB(3500) - 1, r[2].last);
+	EXPECT_EQ(-EACCES, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a,
+					   PAGE_SZ, ko));
+	EXPECT_EQ(-EACCES, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a,
+					   2 * PAGE_SZ, ko - PAGE_SZ));
+	EXPECT_EQ(-EACCES, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a,
+					   PAGE_SZ, ko_end - PAGE_SZ));
+	EXPECT_EQ(-EACCES, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(0) | blk(1),
+					   a, PAGE_SZ, ko));
+	/* Block 0 alone has no kernel-only range. */
+	EXPECT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(0), a, PAGE_SZ, ko));
+	EXPECT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ,
+				     ko - PAGE_SZ));
+	EXPECT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ,
+				     ko_end));
+	EXPECT_EQ(0, _test_unmap_all(fd, NULL));
+	close(fd);
+}
+
 /* One buffer at one IOVA in two blocks: both devices reach it there. */
 TEST(edu_two_blocks_one_iova)
 {

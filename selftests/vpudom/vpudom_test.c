@@ -13,6 +13,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -246,7 +248,6 @@ FIXTURE(vpudom) {
 	void *buf;
 	size_t len;
 	long pins;
-	long locked;
 };
 
 FIXTURE_VARIANT(vpudom) {
@@ -275,7 +276,6 @@ FIXTURE_VARIANT_ADD(vpudom, block2) {
 FIXTURE_SETUP(vpudom)
 {
 	self->pins = pins_held();
-	self->locked = vm_locked_kb();
 	self->fd = open(vpudom_dev(), O_RDWR);
 	ASSERT_LE(0, self->fd);
 	self->len = 8 * SZ_1M;
@@ -292,7 +292,8 @@ FIXTURE_TEARDOWN(vpudom)
 	munmap(self->buf, self->len);
 	/* Leak check: nothing pinned, charged or mapped any more. */
 	EXPECT_EQ(self->pins, pins_held());
-	EXPECT_EQ(self->locked, vm_locked_kb());
+	EXPECT_EQ(0, user_acct(0, "mappings"));
+	EXPECT_EQ(0, user_acct(0, "bytes"));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
 }
@@ -366,7 +367,7 @@ TEST_F(vpudom, unmapped_user_range)
 	EXPECT_EQ(-EFAULT, _test_map_user(self->fd, RW, BLK, b, 4 * PAGE_SZ, NULL));
 	/* Nothing stays pinned, charged or mapped. */
 	EXPECT_EQ(self->pins, pins_held());
-	EXPECT_EQ(self->locked, vm_locked_kb());
+	EXPECT_EQ(0, user_acct(0, "mappings"));
 	EXPECT_EQ(0, debugfs_mappings(block_names[variant->block]));
 	munmap(b, 4 * PAGE_SZ);
 }
@@ -425,6 +426,23 @@ TEST_F(vpudom, fixed_iova_edges)
 	}
 	ASSERT_EQ(0, _test_unmap_all(self->fd, &n));
 	EXPECT_EQ((variant->msi ? 4 : 2) * p, n);
+}
+
+/*
+ * A fixed IOVA outside the window is refused before any memory is looked
+ * at: from an address that is not mapped, ERANGE and not EFAULT.
+ */
+TEST_F(vpudom, fixed_iova_checked_before_pin)
+{
+	void *nowhere = (void *)(uintptr_t)(1ULL << 46);
+
+	EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, nowhere, PAGE_SZ,
+					   variant->last + 1));
+	EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, nowhere,
+					   2 * PAGE_SZ, variant->last + 1 - PAGE_SZ));
+	EXPECT_EQ(-EFAULT, _test_map_fixed(self->fd, RW, BLK, nowhere, PAGE_SZ,
+					   variant->first));
+	EXPECT_EQ(self->pins, pins_held());
 }
 
 TEST_F(vpudom, fixed_iova_overlaps)
@@ -526,10 +544,11 @@ TEST_F(vpudom, close_with_live_mappings)
 					    SZ_1M, &iova));
 	ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, self->buf, 2 * SZ_1M, &iova));
 	EXPECT_EQ(self->pins + 5 * 256, pins_held());
-	EXPECT_LT(self->locked, vm_locked_kb());
+	EXPECT_EQ(4, user_acct(0, "mappings"));
+	EXPECT_EQ(5 * SZ_1M, user_acct(0, "bytes"));
 	close(self->fd);
 	EXPECT_EQ(self->pins, pins_held());
-	EXPECT_EQ(self->locked, vm_locked_kb());
+	EXPECT_EQ(0, user_acct(0, "mappings"));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
 	/* A new open works. */
@@ -657,7 +676,10 @@ TEST(fill_window_until_enospc)
 	EXPECT_EQ(pins, pins_held());
 }
 
-/* An unprivileged process is held to RLIMIT_MEMLOCK. */
+/*
+ * An unprivileged process is held to RLIMIT_MEMLOCK.  The pages are charged
+ * to the user, not to the process: VmLck does not move.
+ */
 TEST(rlimit_memlock)
 {
 	int fd = open(vpudom_dev(), O_RDWR), status;
@@ -680,12 +702,9 @@ TEST(rlimit_memlock)
 			_exit(10);
 		if (_test_map_user(fd, RW, 1, b, SZ_1M, &iova) != -ENOMEM)
 			_exit(11);
-		/* Only root can fold the pin counters: the parent checks them. */
-		if (vm_locked_kb_fd(st) != 0)
-			_exit(12);
 		if (_test_map_user(fd, RW, 1, b, 32 * 1024, &iova))
 			_exit(13);
-		if (vm_locked_kb_fd(st) != 32)
+		if (vm_locked_kb_fd(st) != 0)
 			_exit(14);
 		/* 32 KiB more would be 64 KiB: still allowed, then no more. */
 		if (_test_map_user(fd, RW, 1, b, 32 * 1024, &iova))
@@ -694,15 +713,226 @@ TEST(rlimit_memlock)
 			_exit(16);
 		if (_test_unmap_all(fd, &n) || n != 64 * 1024)
 			_exit(17);
-		if (vm_locked_kb_fd(st) != 0)
+		/* Uncharged: the whole limit is there again. */
+		if (_test_map_user(fd, RW, 1, b, 64 * 1024, &iova))
 			_exit(18);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(16, user_acct(65534, "pinned"));
 	close(fd);
 	EXPECT_EQ(pins, pins_held());
+	EXPECT_EQ(0, user_acct(65534, "pinned"));
+	EXPECT_EQ(0, user_acct(65534, "mappings"));
+}
+
+/* Map one page from a forked child of the caller, through @fd. */
+static int map_in_child(int fd, char *b)
+{
+	__u64 iova = 0;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		_exit(-_test_map_user(fd, RW, 1, b, PAGE_SZ, &iova));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return -WEXITSTATUS(status);
+}
+
+/*
+ * The pins belong to the file, which outlives the process and its mm: a
+ * forked child (or an exec(), or an fd passed on) starts from the user's
+ * total, not from zero.  CAP_IPC_LOCK lifts the limit.
+ */
+TEST(memlock_charged_to_user)
+{
+	int fd1 = open(vpudom_dev(), O_RDWR), fd2 = open(vpudom_dev(), O_RDWR);
+	long pins = pins_held();
+	int status;
+	pid_t pid;
+
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rlimit rl = { 64 * 1024, 64 * 1024 };
+		char *b = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		__u64 iova = 0;
+
+		if (b == MAP_FAILED || setrlimit(RLIMIT_MEMLOCK, &rl) ||
+		    setgid(65534) || setuid(65534) || !geteuid())
+			_exit(10);
+		if (_test_map_user(fd1, RW, 1, b, 64 * 1024, &iova))
+			_exit(11);
+		/* Another process, another session, the same user: refused. */
+		if (map_in_child(fd2, b) != -ENOMEM)
+			_exit(12);
+		if (map_in_child(fd1, b) != -ENOMEM)
+			_exit(13);
+		if (_test_unmap(fd1, 0, iova, 64 * 1024, NULL))
+			_exit(14);
+		if (map_in_child(fd2, b))
+			_exit(15);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1, user_acct(65534, "pinned"));
+	close(fd2);
+	EXPECT_EQ(0, user_acct(65534, "pinned"));
+
+	/* Root has CAP_IPC_LOCK: nothing charged, no limit. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rlimit rl = { 0, 0 };
+		char *b = mmap(NULL, SZ_1M, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		__u64 iova = 0;
+
+		if (b == MAP_FAILED || setrlimit(RLIMIT_MEMLOCK, &rl))
+			_exit(10);
+		if (_test_map_user(fd1, RW, 1, b, SZ_1M, &iova))
+			_exit(11);
+		if (user_acct(0, "pinned") != 0)
+			_exit(12);
+		_exit(_test_unmap(fd1, 0, iova, SZ_1M, NULL) ? 13 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd1);
+	EXPECT_EQ(pins, pins_held());
+}
+
+/*
+ * One map is at most max_map_bytes long: a huge length is refused before
+ * anything is allocated or pinned, and never warns.
+ */
+TEST(map_length_cap)
+{
+	int fd = open(vpudom_dev(), O_RDWR);
+	char old[32] = "";
+	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	long pins = pins_held();
+	__u64 iova = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(MAP_FAILED, b);
+	EXPECT_EQ(-EFBIG, _test_map_user(fd, RW, 1, b, 1ULL << 62, &iova));
+	EXPECT_EQ(-EFBIG, _test_map_user(fd, RW, 1, b, 1ULL << 40, &iova));
+	ASSERT_EQ(0, set_param("max_map_bytes", "8192\n", old, sizeof(old)));
+	EXPECT_EQ(-EFBIG, _test_map_user(fd, RW, 1, b, 3 * PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_map_user(fd, RW, 1, b, 2 * PAGE_SZ, &iova));
+	ASSERT_EQ(0, set_param("max_map_bytes", old, NULL, 0));
+	EXPECT_EQ(0, _test_unmap_all(fd, NULL));
+	close(fd);
+	munmap(b, 4 * PAGE_SZ);
+	EXPECT_EQ(pins, pins_held());
+}
+
+/*
+ * Writable pins only of anonymous, shmem and hugetlbfs memory: the device
+ * must not write a file's page cache behind its filesystem (ramfs is not
+ * shmem).  Read-only pins, and private file mappings, are fine.
+ */
+TEST(writable_file_pins)
+{
+	const char *dir = "/tmp/vpudom-ramfs";
+	int fd = open(vpudom_dev(), O_RDWR), file, memfd;
+	long pins = pins_held();
+	char *shared, *priv, *shm;
+	__u64 iova = 0;
+
+	ASSERT_LE(0, fd);
+	mkdir(dir, 0700);
+	ASSERT_EQ(0, mount("ramfs", dir, "ramfs", 0, NULL));
+	file = open("/tmp/vpudom-ramfs/f", O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, file);
+	ASSERT_EQ(0, ftruncate(file, 4 * PAGE_SZ));
+	shared = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_POPULATE, file, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	priv = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_POPULATE, file, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	memfd = memfd_create("vpudom", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, 4 * PAGE_SZ));
+	shm = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_POPULATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, shm);
+
+	EXPECT_EQ(-EFAULT, _test_map_user(fd, RW, 1, shared, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(-EFAULT, _test_map_user(fd, VPUDOM_MAP_WRITE, 1, shared,
+					  PAGE_SZ, &iova));
+	EXPECT_EQ(pins, pins_held());
+	EXPECT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, 1, shared,
+				    4 * PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_map_user(fd, RW, 1, priv, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_map_user(fd, RW, 1, shm, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_unmap_all(fd, NULL));
+	close(fd);
+	munmap(shared, 4 * PAGE_SZ);
+	munmap(priv, 4 * PAGE_SZ);
+	munmap(shm, 4 * PAGE_SZ);
+	close(file);
+	close(memfd);
+	EXPECT_EQ(0, umount(dir));
+	rmdir(dir);
+	EXPECT_EQ(pins, pins_held());
+}
+
+/*
+ * Every session of a user shares the user's limits on mappings and on
+ * IOVA bytes (a mapping counts once per block it is in).
+ */
+TEST(per_user_limits)
+{
+	int fd1 = open(vpudom_dev(), O_RDWR), fd2 = open(vpudom_dev(), O_RDWR);
+	char *b = mmap(NULL, 64 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char old_n[32] = "", old_b[32] = "";
+	__u64 iova = 0;
+	int i;
+
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_EQ(0, set_param("max_user_mappings", "8\n", old_n, sizeof(old_n)));
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(0, _test_map_user(i & 1 ? fd2 : fd1, VPUDOM_MAP_READ,
+					    blk(i % 3), b, PAGE_SZ, &iova));
+	EXPECT_EQ(8, user_acct(0, "mappings"));
+	EXPECT_EQ(8 * PAGE_SZ, user_acct(0, "bytes"));
+	EXPECT_EQ(-EDQUOT, _test_map_user(fd1, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
+	EXPECT_EQ(-EDQUOT, _test_map_user(fd2, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
+	close(fd2);
+	EXPECT_EQ(4, user_acct(0, "mappings"));
+	ASSERT_EQ(0, set_param("max_user_mappings", old_n, NULL, 0));
+
+	/* 4 pages are held; 32 more in two blocks makes 68 of 68. */
+	ASSERT_EQ(0, set_param("max_user_bytes", "278528\n", old_b, sizeof(old_b)));
+	EXPECT_EQ(0, _test_map_user(fd1, VPUDOM_MAP_READ, blk(0) | blk(1), b,
+				    32 * PAGE_SZ, &iova));
+	EXPECT_EQ(68 * PAGE_SZ, user_acct(0, "bytes"));
+	EXPECT_EQ(-EDQUOT, _test_map_user(fd1, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
+	EXPECT_EQ(0, _test_unmap(fd1, 0, iova, 32 * PAGE_SZ, NULL));
+	EXPECT_EQ(0, _test_map_user(fd1, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
+	ASSERT_EQ(0, set_param("max_user_bytes", old_b, NULL, 0));
+	close(fd1);
+	munmap(b, 64 * PAGE_SZ);
+	EXPECT_EQ(0, user_acct(0, "mappings"));
+	EXPECT_EQ(0, user_acct(0, "bytes"));
 }
 
 TEST(max_mappings_per_session)
@@ -735,7 +965,7 @@ TEST(max_mappings_per_session)
 
 TEST(open_map_close_cycles)
 {
-	long pins = pins_held(), locked = vm_locked_kb();
+	long pins = pins_held();
 	char *b = mmap(NULL, 16 * PAGE_SZ, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	__u64 iova = 0;
@@ -752,10 +982,43 @@ TEST(open_map_close_cycles)
 		close(fd);
 	}
 	EXPECT_EQ(pins, pins_held());
-	EXPECT_EQ(locked, vm_locked_kb());
+	EXPECT_EQ(0, user_acct(0, "mappings"));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
 	munmap(b, 16 * PAGE_SZ);
+}
+
+/* The inode number of a dma-buf, which names it in dma_buf/bufinfo. */
+static unsigned long dmabuf_ino(int buf)
+{
+	struct stat st;
+
+	return fstat(buf, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * Devices attached to the dma-buf of inode @buf_ino, from debugfs
+ * dma_buf/bufinfo: the line of the buffer holds its inode number and
+ * "Total <n> devices attached" closes its entry.  -1 if not found.
+ */
+static int dmabuf_attachments(unsigned long buf_ino)
+{
+	char line[256], ino[32];
+	int n = -1, mine = 0;
+	FILE *f;
+
+	snprintf(ino, sizeof(ino), "\t%08lu\t", buf_ino);
+	f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, ino))
+			mine = 1;
+		else if (mine && sscanf(line, "Total %d devices attached", &n) == 1)
+			break;
+	}
+	fclose(f);
+	return n;
 }
 
 /* A dma-buf from udmabuf, where the kernel has it. */
@@ -770,6 +1033,7 @@ TEST(dmabuf)
 	};
 	int fd, memfd, dev, buf;
 	long pins = pins_held();
+	unsigned long ino;
 	__u64 n;
 
 	dev = open("/dev/udmabuf", O_RDWR);
@@ -785,12 +1049,27 @@ TEST(dmabuf)
 	create.size = 32 * PAGE_SZ;
 	buf = ioctl(dev, UDMABUF_CREATE, &create);
 	ASSERT_LE(0, buf);
+	ino = dmabuf_ino(buf);
 
 	cmd.fd = buf;
 	cmd.offset = 4 * PAGE_SZ;
 	ASSERT_EQ(0, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
 	EXPECT_LE(MIB(16), cmd.iova);
 	EXPECT_TRUE(debugfs_has("block2", cmd.iova, "dma-buf"));
+	/* Charged to the user like any mapping. */
+	EXPECT_EQ(1, user_acct(0, "mappings"));
+	EXPECT_EQ(16 * PAGE_SZ, user_acct(0, "bytes"));
+	EXPECT_EQ(1, dmabuf_attachments(ino));
+	/* A second mapping of the buffer shares the session's attachment. */
+	cmd.offset = 0;
+	cmd.length = 4 * PAGE_SZ;
+	cmd.flags = VPUDOM_MAP_READ;
+	ASSERT_EQ(0, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
+	EXPECT_EQ(1, dmabuf_attachments(ino));
+	EXPECT_EQ(0, _test_unmap(fd, 2, cmd.iova, 4 * PAGE_SZ, NULL));
+	EXPECT_EQ(1, dmabuf_attachments(ino));
+	cmd.length = 16 * PAGE_SZ;
+	cmd.flags = RW;
 	/* Not page-aligned; past the end; not a dma-buf. */
 	cmd.offset = 100;
 	EXPECT_EQ(-EINVAL, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
@@ -806,6 +1085,9 @@ TEST(dmabuf)
 	close(memfd);
 	ASSERT_EQ(0, _test_unmap_all(fd, &n));
 	EXPECT_EQ(16 * PAGE_SZ, n);
+	EXPECT_EQ(0, user_acct(0, "mappings"));
+	/* Released with its last mapping (and the buffer with it). */
+	EXPECT_EQ(-1, dmabuf_attachments(ino));
 	close(fd);
 	close(dev);
 	EXPECT_EQ(pins, pins_held());

@@ -189,6 +189,50 @@ static inline void debugfs_info(const char *key, char *value, size_t len)
 		fclose(f);
 }
 
+/*
+ * A column of the user's line in debugfs vpudom/users ("mappings",
+ * "bytes" or "pinned"): 0 when the user holds nothing and has no line;
+ * -1 if the file cannot be read.
+ */
+static inline long long user_acct(unsigned int uid, const char *what)
+{
+	unsigned long long val[3];
+	char line[256];
+	unsigned int u;
+	long long ret = 0;
+	int col = !strcmp(what, "mappings") ? 0 : !strcmp(what, "bytes") ? 1 : 2;
+	FILE *f = fopen(DEBUGFS "/users", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %llu %llu %llu", &u, &val[0], &val[1],
+			   &val[2]) == 4 && u == uid)
+			ret = val[col];
+	fclose(f);
+	return ret;
+}
+
+/* Read a vpudom module parameter into @old and write @val to it. */
+static inline int set_param(const char *name, const char *val, char *old,
+			    size_t len)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/vpudom/parameters/%s", name);
+	f = fopen(path, "r+");
+	if (!f)
+		return -1;
+	if (old && !fgets(old, len, f)) {
+		fclose(f);
+		return -1;
+	}
+	rewind(f);
+	fputs(val, f);
+	return fclose(f);
+}
+
 /* Live mappings of a block of instance 0, as debugfs lists them. */
 static inline int debugfs_mappings(const char *block)
 {

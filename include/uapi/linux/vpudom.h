@@ -56,20 +56,37 @@
  *              mapping
  * EOVERFLOW    address + length or IOVA + length wraps around
  * ERANGE       a fixed IOVA range not entirely inside every usable window
+ *              (checked against the blocks' hardware windows before any
+ *              memory is pinned or attached, and again when mapping)
  * EADDRINUSE   a fixed IOVA range over a reserved hole (an IOMMU reserved
  *              region such as the MSI window, a carve-out, IOVA 0), or
  *              over the IOVAs of a mapping the IOMMU could not entirely
  *              unmap (kept out of use, its memory leaked, until the VPU
  *              is unbound)
+ * EACCES       a fixed IOVA range over a block's kernel-only range (kept
+ *              by the hardware description for the in-kernel API;
+ *              checked before any memory is pinned or attached)
  * EEXIST       a fixed IOVA range over a live mapping
  * ENOSPC       no IOVA range of the length is free in every block asked
  *              for (the blocks' windows may not even meet)
+ * EFBIG        @length longer than one mapping may be (module parameter
+ *              max_map_bytes, default 1 GiB); nothing is allocated
  * EFAULT       the user range is not entirely mapped in the process, or
- *              is read-only and the device may write to it
- * ENOMEM       out of memory, or the pinned pages would exceed
+ *              the device may write to it and it is read-only, or it is
+ *              a shared mapping of a file other than shmem (tmpfs, memfd,
+ *              SysV shm) and hugetlbfs: the device must not write the
+ *              page cache behind the filesystem
+ * ENOMEM       out of memory, or the pinned pages would take the locked
+ *              memory of the calling user (shared by all its processes,
+ *              sessions, io_uring and iommufd) over the caller's
  *              RLIMIT_MEMLOCK (CAP_IPC_LOCK lifts that limit)
  * EMFILE       the session holds the most mappings allowed (module
  *              parameter max_mappings)
+ * EDQUOT       the calling user would hold, through all its sessions of
+ *              every VPU, more mappings than max_user_mappings (default
+ *              65536) or more IOVA bytes than max_user_bytes (default
+ *              2 GiB; a mapping counts once in each block it is in);
+ *              dma-buf mappings count too
  * ENOENT       unmap: no mapping of this session in the range
  * EBADF        map of a dma-buf: the fd is not a dma-buf
  * EREMOTEIO    map of a dma-buf: the exporter gave the VPU an address that
@@ -156,7 +173,8 @@ struct vpudom_iova_range {
  * @ranges_uptr: user pointer to an array of struct vpudom_iova_range
  *
  * The IOVAs the block can map: its window ∩ its domain's aperture − the
- * IOMMU's reserved regions − carve-outs − IOVA 0, in ascending order.  If
+ * IOMMU's reserved regions − carve-outs − IOVA 0 − the block's kernel-only
+ * range, if its hardware description has one, in ascending order.  If
  * @num_ranges is too small, it is set to the number needed and the ioctl
  * fails with EMSGSIZE, writing nothing into the array.  EINVAL for a block
  * that does not exist.
@@ -195,10 +213,12 @@ enum vpudom_map_flags {
  * @iova: in, with VPUDOM_MAP_FIXED_IOVA: the page-aligned IOVA to use;
  *	out: the IOVA used
  *
- * Pins the memory (writable only if the device may write) for as long as it
- * is mapped and charges it to the caller's RLIMIT_MEMLOCK.  Without
- * VPUDOM_MAP_FIXED_IOVA the lowest free IOVA in the common usable ranges is
- * used, aligned to the largest IOMMU page size not larger than @length.
+ * Pins the memory (writable only if the device may write; then only
+ * anonymous, shmem and hugetlbfs memory) for as long as it is mapped and
+ * charges it to the locked memory of the calling user, against the
+ * caller's RLIMIT_MEMLOCK.  Without VPUDOM_MAP_FIXED_IOVA the lowest free
+ * IOVA in the common usable ranges is used, aligned to the largest IOMMU
+ * page size not larger than @length.
  */
 struct vpudom_map_user {
 	__u32 size;
@@ -222,7 +242,9 @@ struct vpudom_map_user {
  * @length: page-aligned length; @offset + @length within the dma-buf
  * @iova: in, with VPUDOM_MAP_FIXED_IOVA: the IOVA to use; out: the IOVA used
  *
- * Attaches the VPU to the dma-buf for as long as the mapping lives.  The VPU
+ * The session attaches the VPU to a dma-buf once: every mapping of it in the
+ * session shares that attachment, which lives as long as the last of them
+ * (a dma-buf mapping is charged to the user like any other).  The VPU
  * device's DMA addresses are physical (probe refuses a VPU node behind an
  * IOMMU or shifted by dma-ranges), so the addresses the exporter gives it
  * are mapped as they are; one that is not RAM is refused (EREMOTEIO).
