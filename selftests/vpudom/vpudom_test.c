@@ -33,7 +33,7 @@ union ucmd {
 	struct vpudom_map_user map_user;
 	struct vpudom_map_dmabuf map_dmabuf;
 	struct vpudom_unmap unmap;
-	__u8 raw[128];
+	__u8 raw[256];
 };
 
 TEST(unknown_ioctl_and_null_argument)
@@ -54,25 +54,29 @@ TEST(unknown_ioctl_and_null_argument)
 }
 
 /*
- * An ioctl with @size below its first version (EINVAL), exact, larger with
- * a zero tail (the same result as exact) and with a non-zero tail (E2BIG).
- * The command is one that fails with @exact when sent exact, so that
- * nothing changes state.  Every struct's first version is all of it.
+ * An ioctl with @size below its first version @first (EINVAL), at its
+ * first version and exact (both the same result), larger with a zero tail
+ * (the same again) and with a non-zero tail (E2BIG).  The command is one
+ * that fails with @exact when sent exact, so that nothing changes state.
  */
 static void length_test(struct __test_metadata *_metadata,
-			unsigned long ioctl_nr, union ucmd *cmd, __u32 ksize,
-			int exact)
+			unsigned long ioctl_nr, union ucmd *cmd, __u32 first,
+			__u32 ksize, int exact)
 {
 	int fd = open(vpudom_dev(), O_RDWR);
 	__u32 *size = &cmd->info.size;
 	union ucmd orig = *cmd;
 
 	ASSERT_LE(0, fd);
-	*size = ksize - 1;
+	ASSERT_LE(ksize + 16, sizeof(cmd->raw));
+	*size = first - 1;
 	EXPECT_EQ(-EINVAL, _ioctl(fd, ioctl_nr, cmd));
 	*size = 4;
 	EXPECT_EQ(-EINVAL, _ioctl(fd, ioctl_nr, cmd));
 	/* A reply (EMSGSIZE and a count) changes the struct: start over. */
+	*cmd = orig;
+	*size = first;
+	EXPECT_EQ(exact, _ioctl(fd, ioctl_nr, cmd));
 	*cmd = orig;
 	*size = ksize;
 	EXPECT_EQ(exact, _ioctl(fd, ioctl_nr, cmd));
@@ -94,7 +98,10 @@ TEST(length_info)
 {
 	union ucmd cmd = { .info.num_blocks = 0 };
 
-	length_test(_metadata, VPUDOM_INFO, &cmd, sizeof(cmd.info), -EMSGSIZE);
+	/* The first version ended at blocks_uptr; the names came after. */
+	length_test(_metadata, VPUDOM_INFO, &cmd,
+		    offsetof(struct vpudom_info, out_device), sizeof(cmd.info),
+		    -EMSGSIZE);
 }
 
 TEST(length_iova_ranges)
@@ -102,7 +109,7 @@ TEST(length_iova_ranges)
 	union ucmd cmd = { .ranges.num_ranges = 0 };
 
 	length_test(_metadata, VPUDOM_IOVA_RANGES, &cmd, sizeof(cmd.ranges),
-		    -EMSGSIZE);
+		    sizeof(cmd.ranges), -EMSGSIZE);
 }
 
 TEST(length_map_user)
@@ -110,7 +117,7 @@ TEST(length_map_user)
 	union ucmd cmd = { .map_user.flags = VPUDOM_MAP_READ };
 
 	length_test(_metadata, VPUDOM_MAP_USER, &cmd, sizeof(cmd.map_user),
-		    -EINVAL);
+		    sizeof(cmd.map_user), -EINVAL);
 }
 
 TEST(length_map_dmabuf)
@@ -118,14 +125,15 @@ TEST(length_map_dmabuf)
 	union ucmd cmd = { .map_dmabuf.flags = VPUDOM_MAP_READ };
 
 	length_test(_metadata, VPUDOM_MAP_DMABUF, &cmd, sizeof(cmd.map_dmabuf),
-		    -EINVAL);
+		    sizeof(cmd.map_dmabuf), -EINVAL);
 }
 
 TEST(length_unmap)
 {
 	union ucmd cmd = { .unmap.length = 0 };
 
-	length_test(_metadata, VPUDOM_UNMAP, &cmd, sizeof(cmd.unmap), -EINVAL);
+	length_test(_metadata, VPUDOM_UNMAP, &cmd, sizeof(cmd.unmap),
+		    sizeof(cmd.unmap), -EINVAL);
 }
 
 TEST(unknown_flags_and_reserved_fields)
