@@ -136,6 +136,15 @@ static inline long vpudom_pin_user_pages(unsigned long start,
 }
 
 /*
+ * 6.2, "mm/gup: reliable R/O long-term pinning in COW mappings": before it,
+ * a read-only FOLL_LONGTERM pin of a private writable mapping may pin a
+ * page the process later replaces by copy-on-write (the shared zero page of
+ * untouched memory, a file's page-cache page), and the device goes on
+ * reading the old page.  Such pins must break COW first.
+ */
+#define VPUDOM_RO_LONGTERM_PIN_RELIABLE	VPUDOM_KERNEL_SINCE(6, 2, 0)
+
+/*
  * 6.13, "module: Convert symbol namespace to string literal": namespaces
  * are named by strings.
  */

@@ -7,7 +7,9 @@
  * exec(), and may be passed on.  Pages are pinned writable only when the
  * device may write them, and then only anonymous, shmem and hugetlbfs
  * memory: the device must not write the page cache of a file behind its
- * filesystem's back.
+ * filesystem's back.  Before 6.2, a read-only pin of private writable
+ * memory breaks copy-on-write first, so that the device reads the page the
+ * process goes on writing.
  */
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
@@ -35,8 +37,21 @@ static bool vpudom_vma_pinnable(struct vm_area_struct *vma, bool write)
 }
 
 /*
+ * Whether a pin of @vma with @gup must break copy-on-write first: a
+ * read-only pin of a private mapping the process can write, on kernels
+ * whose read-only long-term pins may keep a page the process then copies
+ * away from.  Pinning for write breaks COW; the device still only reads.
+ */
+static bool vpudom_vma_cow_break(struct vm_area_struct *vma, unsigned int gup)
+{
+	return !VPUDOM_RO_LONGTERM_PIN_RELIABLE && !(gup & FOLL_WRITE) &&
+	       !(vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_WRITE);
+}
+
+/*
  * Pin up to @npages pages at @uaddr, after checking under the same hold of
- * the mmap_lock that every VMA they are in may be pinned.
+ * the mmap_lock that every VMA they are in may be pinned.  A batch stops
+ * where the VMAs change between needing a COW break and not.
  *
  * Return: pages pinned (at least 1), or -errno.
  */
@@ -46,6 +61,7 @@ static long vpudom_pin_batch(struct mm_struct *mm, unsigned long uaddr,
 {
 	unsigned long addr = uaddr, end = uaddr + npages * PAGE_SIZE;
 	struct vm_area_struct *vma;
+	bool cow = false;
 	long n;
 
 	mmap_read_lock(mm);
@@ -56,9 +72,16 @@ static long vpudom_pin_batch(struct mm_struct *mm, unsigned long uaddr,
 			n = -EFAULT;
 			goto unlock;
 		}
+		if (addr == uaddr) {
+			cow = vpudom_vma_cow_break(vma, gup);
+		} else if (vpudom_vma_cow_break(vma, gup) != cow) {
+			npages = (addr - uaddr) >> PAGE_SHIFT;
+			break;
+		}
 		addr = vma->vm_end;
 	}
-	n = vpudom_pin_user_pages(uaddr, npages, gup, pages);
+	n = vpudom_pin_user_pages(uaddr, npages, gup | (cow ? FOLL_WRITE : 0),
+				  pages);
 	if (!n)
 		n = -EFAULT;
 unlock:

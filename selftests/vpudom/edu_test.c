@@ -393,6 +393,41 @@ TEST(edu_two_blocks_one_iova)
 	close(fd);
 }
 
+/*
+ * A read-only device mapping of private memory the CPU writes afterwards:
+ * the device reads what the CPU wrote.  The source is untouched when
+ * mapped, so its pages are the shared zero page until written; a pin that
+ * keeps the page it found (6.1 without a COW break) reads zeroes.
+ */
+TEST(edu_read_only_map_sees_later_cpu_writes)
+{
+	const char *dev = edu_dev();
+	__u8 *a, *b = buffer();
+	__u64 src = 0, dst = 0;
+	int fd, i;
+
+	if (!dev)
+		SKIP(return, "no edu VPU");
+	a = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	fd = open(dev, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, a[0]);	/* read: the zero page is mapped */
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ,
+				    &src));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(1), b, PAGE_SZ,
+				    &dst));
+	for (i = 0; i < (int)PAGE_SZ; i++)
+		a[i] = (__u8)(i * 13 + 1);
+	memset(b, 0, PAGE_SZ);
+	ASSERT_EQ(0, edu_copy(1, src, dst, EDU_MAX));
+	EXPECT_EQ(0, memcmp(b, a, EDU_MAX));
+	close(fd);
+	munmap(a, PAGE_SZ);
+}
+
 /* Hundreds of faulting reads leave the system working and correct. */
 TEST(edu_fault_storm)
 {
