@@ -24,7 +24,7 @@
 #include <linux/xarray.h>
 
 #include "compat.h"
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 static unsigned int max_user_mappings = 65536;
 module_param(max_user_mappings, uint, 0644);

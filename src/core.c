@@ -18,7 +18,7 @@
 #include <linux/sort.h>
 
 #include "compat.h"
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 /* Protects vpudom_instances and vpudom::registered. */
 DEFINE_MUTEX(vpudom_instances_lock);
@@ -101,35 +101,46 @@ static enum vpudom_hole_kind vpudom_resv_kind(enum iommu_resv_type type)
 }
 
 /*
- * Work out the holes and usable ranges of a context and seed its allocator
- * with the holes.
+ * The IOVAs a context may ever use: its window inside the domain's
+ * aperture, shrunk to whole granules.  Sets the allocator's granule.
  */
-static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
+static int vpudom_ctx_bounds(struct vpudom_ctx *ctx,
+			     struct vpudom_range *bounds)
 {
 	const struct vpudom_block_desc *desc = ctx->desc;
-	struct vpudom_range bounds;
-	struct iommu_resv_region *region;
-	LIST_HEAD(resv);
-	u64 granule, cursor;
-	unsigned int i;
-	int ret = 0;
+	u64 granule;
 
 	granule = max_t(u64, PAGE_SIZE, 1ULL << __ffs(ctx->pgsize_bitmap));
-	bounds.start = max(desc->window.start, ctx->aperture.start);
-	bounds.last = min(desc->window.last, ctx->aperture.last);
-	if (!vpudom_range_align_in(&bounds, granule)) {
+	bounds->start = max(desc->window.start, ctx->aperture.start);
+	bounds->last = min(desc->window.last, ctx->aperture.last);
+	if (!vpudom_range_align_in(bounds, granule)) {
 		dev_err(ctx->dev, "%s: window %#llx-%#llx holds no whole %#llx-byte page inside the IOMMU aperture %#llx-%#llx\n",
 			desc->name, desc->window.start, desc->window.last,
 			granule, ctx->aperture.start, ctx->aperture.last);
 		return -EINVAL;
 	}
 	ctx->iova.granule = granule;
+	return 0;
+}
 
-	if (!bounds.start)
-		ret = vpudom_ctx_add_hole(ctx, &bounds, 0, granule - 1,
+/*
+ * The holes of a context inside @bounds: IOVA 0, the block's carve-outs and
+ * the IOMMU's reserved regions of its device, sorted by address.
+ */
+static int vpudom_ctx_find_holes(struct vpudom_ctx *ctx,
+				 const struct vpudom_range *bounds)
+{
+	const struct vpudom_block_desc *desc = ctx->desc;
+	struct iommu_resv_region *region;
+	LIST_HEAD(resv);
+	unsigned int i;
+	int ret = 0;
+
+	if (!bounds->start)
+		ret = vpudom_ctx_add_hole(ctx, bounds, 0, ctx->iova.granule - 1,
 					  VPUDOM_HOLE_ZERO);
 	for (i = 0; !ret && i < desc->nr_carveouts; i++)
-		ret = vpudom_ctx_add_hole(ctx, &bounds,
+		ret = vpudom_ctx_add_hole(ctx, bounds,
 					  desc->carveouts[i].start,
 					  desc->carveouts[i].last,
 					  VPUDOM_HOLE_CARVEOUT);
@@ -142,17 +153,25 @@ static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
 	list_for_each_entry(region, &resv, list) {
 		if (ret || !region->length)
 			break;
-		ret = vpudom_ctx_add_hole(ctx, &bounds, region->start,
+		ret = vpudom_ctx_add_hole(ctx, bounds, region->start,
 					  region->start + region->length - 1,
 					  vpudom_resv_kind(region->type));
 	}
 	iommu_put_resv_regions(ctx->dev, &resv);
 	if (ret)
 		return ret;
-
 	sort(ctx->holes, ctx->nr_holes, sizeof(ctx->holes[0]),
 	     vpudom_hole_cmp, NULL);
-	cursor = bounds.start;
+	return 0;
+}
+
+/* The usable ranges of a context: @bounds without its sorted holes. */
+static int vpudom_ctx_find_usable(struct vpudom_ctx *ctx,
+				  const struct vpudom_range *bounds)
+{
+	u64 cursor = bounds->start;
+	unsigned int i;
+
 	for (i = 0; i < ctx->nr_holes; i++) {
 		const struct vpudom_range *h = &ctx->holes[i].range;
 
@@ -160,25 +179,47 @@ static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
 			ctx->usable[ctx->nr_usable].start = cursor;
 			ctx->usable[ctx->nr_usable++].last = h->start - 1;
 		}
-		if (h->last >= bounds.last) {
+		if (h->last >= bounds->last) {
 			cursor = 0;
 			break;
 		}
 		cursor = max(cursor, h->last + 1);
 	}
-	if (cursor && cursor <= bounds.last) {
+	if (cursor && cursor <= bounds->last) {
 		ctx->usable[ctx->nr_usable].start = cursor;
-		ctx->usable[ctx->nr_usable++].last = bounds.last;
+		ctx->usable[ctx->nr_usable++].last = bounds->last;
 	}
 	if (!ctx->nr_usable) {
 		dev_err(ctx->dev, "%s: reserved regions cover the whole window\n",
-			desc->name);
+			ctx->desc->name);
 		return -EINVAL;
 	}
+	return 0;
+}
 
-	vpudom_iova_init(&ctx->iova, &bounds, granule, &ctx->lock);
-	if (desc->kernel_only)
-		vpudom_iova_set_kernel_only(&ctx->iova, desc->kernel_only);
+/*
+ * Work out the holes and usable ranges of a context and seed its allocator
+ * with the holes.
+ */
+static int vpudom_ctx_init_space(struct vpudom_ctx *ctx)
+{
+	struct vpudom_range bounds;
+	unsigned int i;
+	int ret;
+
+	ret = vpudom_ctx_bounds(ctx, &bounds);
+	if (ret)
+		return ret;
+	ret = vpudom_ctx_find_holes(ctx, &bounds);
+	if (ret)
+		return ret;
+	ret = vpudom_ctx_find_usable(ctx, &bounds);
+	if (ret)
+		return ret;
+
+	vpudom_iova_init(&ctx->iova, &bounds, ctx->iova.granule, &ctx->lock);
+	if (ctx->desc->kernel_only)
+		vpudom_iova_set_kernel_only(&ctx->iova, ctx->desc->kernel_only);
 	mutex_lock(&ctx->lock);
 	for (i = 0; !ret && i < ctx->nr_holes; i++)
 		ret = vpudom_iova_add_hole(&ctx->iova, &ctx->holes[i].range);
@@ -194,16 +235,16 @@ static int vpudom_count_dev(struct device *dev, void *data)
 	return 0;
 }
 
-static struct vpudom_ctx *vpudom_ctx_create(struct vpudom *vd,
-					    unsigned int block,
-					    struct device *dev)
+/*
+ * The IOMMU group of a block's device, referenced, if the device may be a
+ * context: translated, by exactly one stream, alone in its group.
+ */
+static struct iommu_group *vpudom_ctx_group(struct device *dev,
+					    const struct vpudom_block_desc *desc)
 {
-	const struct vpudom_block_desc *desc = &vd->hw.blocks[block];
 	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
 	struct iommu_group *group;
-	struct vpudom_ctx *ctx;
 	unsigned int nr_devs = 0;
-	int ret;
 
 	if (!fwspec) {
 		dev_err(dev, "%s: not translated by an IOMMU\n", desc->name);
@@ -223,42 +264,39 @@ static struct vpudom_ctx *vpudom_ctx_create(struct vpudom *vd,
 	if (nr_devs != 1) {
 		dev_err(dev, "%s: shares IOMMU group %d with %u other devices, so its stream would share their translation\n",
 			desc->name, iommu_group_id(group), nr_devs - 1);
-		ret = -EINVAL;
-		goto put_group;
+		iommu_group_put(group);
+		return ERR_PTR(-EINVAL);
 	}
+	return group;
+}
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	if (!ctx) {
-		ret = -ENOMEM;
-		goto put_group;
-	}
-	ctx->vd = vd;
-	ctx->index = block;
-	ctx->desc = desc;
-	ctx->dev = get_device(dev);
-	ctx->group = group;
-	ctx->sid = fwspec->ids[0];
-	mutex_init(&ctx->lock);
-	atomic64_set(&ctx->faults, 0);
-	INIT_WORK(&ctx->fault_work, vpudom_fault_work);
+/*
+ * Take the context's group from the DMA API, and attach an unmanaged
+ * domain of its own to the device, its faults reported to vpudom.
+ */
+static int vpudom_ctx_attach(struct vpudom_ctx *ctx)
+{
+	const char *name = ctx->desc->name;
+	struct device *dev = ctx->dev;
+	int ret;
 
-	ret = iommu_group_claim_dma_owner(group, ctx);
+	ret = iommu_group_claim_dma_owner(ctx->group, ctx);
 	if (ret) {
 		dev_err(dev, "%s: IOMMU group %d is in use by another driver\n",
-			desc->name, iommu_group_id(group));
-		goto free_ctx;
+			name, iommu_group_id(ctx->group));
+		return ret;
 	}
 	ctx->domain = vpudom_domain_alloc(dev);
 	if (IS_ERR(ctx->domain)) {
 		ret = PTR_ERR(ctx->domain);
 		dev_err(dev, "%s: cannot allocate an IOMMU domain: %d\n",
-			desc->name, ret);
+			name, ret);
 		goto release_owner;
 	}
 	ret = iommu_attach_device(ctx->domain, dev);
 	if (ret) {
 		dev_err(dev, "%s: cannot attach its IOMMU domain: %d\n",
-			desc->name, ret);
+			name, ret);
 		goto free_domain;
 	}
 	iommu_set_fault_handler(ctx->domain, vpudom_fault_handler, ctx);
@@ -270,17 +308,62 @@ static struct vpudom_ctx *vpudom_ctx_create(struct vpudom *vd,
 		ctx->aperture.start = 0;
 		ctx->aperture.last = U64_MAX;
 	}
+	return 0;
+
+free_domain:
+	iommu_domain_free(ctx->domain);
+release_owner:
+	iommu_group_release_dma_owner(ctx->group);
+	return ret;
+}
+
+/* Undo vpudom_ctx_attach(). */
+static void vpudom_ctx_detach(struct vpudom_ctx *ctx)
+{
+	iommu_detach_device(ctx->domain, ctx->dev);
+	iommu_domain_free(ctx->domain);
+	/* No fault can be reported any more: let the last report finish. */
+	cancel_work_sync(&ctx->fault_work);
+	iommu_group_release_dma_owner(ctx->group);
+}
+
+static struct vpudom_ctx *vpudom_ctx_create(struct vpudom *vd,
+					    unsigned int block,
+					    struct device *dev)
+{
+	const struct vpudom_block_desc *desc = &vd->hw.blocks[block];
+	struct iommu_group *group;
+	struct vpudom_ctx *ctx;
+	int ret;
+
+	group = vpudom_ctx_group(dev, desc);
+	if (IS_ERR(group))
+		return ERR_CAST(group);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx) {
+		ret = -ENOMEM;
+		goto put_group;
+	}
+	ctx->vd = vd;
+	ctx->index = block;
+	ctx->desc = desc;
+	ctx->dev = get_device(dev);
+	ctx->group = group;
+	ctx->sid = dev_iommu_fwspec_get(dev)->ids[0];
+	mutex_init(&ctx->lock);
+	atomic64_set(&ctx->faults, 0);
+	INIT_WORK(&ctx->fault_work, vpudom_fault_work);
+
+	ret = vpudom_ctx_attach(ctx);
+	if (ret)
+		goto free_ctx;
 	ret = vpudom_ctx_init_space(ctx);
 	if (ret)
 		goto detach;
 	return ctx;
 
 detach:
-	iommu_detach_device(ctx->domain, dev);
-free_domain:
-	iommu_domain_free(ctx->domain);
-release_owner:
-	iommu_group_release_dma_owner(group);
+	vpudom_ctx_detach(ctx);
 free_ctx:
 	put_device(ctx->dev);
 	mutex_destroy(&ctx->lock);
@@ -293,14 +376,10 @@ put_group:
 /* Called with every mapping of @ctx gone and the instance revoked. */
 static void vpudom_ctx_destroy(struct vpudom_ctx *ctx)
 {
-	iommu_detach_device(ctx->domain, ctx->dev);
-	iommu_domain_free(ctx->domain);
-	/* No fault can be reported any more: let the last report finish. */
-	cancel_work_sync(&ctx->fault_work);
+	vpudom_ctx_detach(ctx);
 	mutex_lock(&ctx->lock);
 	vpudom_iova_destroy(&ctx->iova);
 	mutex_unlock(&ctx->lock);
-	iommu_group_release_dma_owner(ctx->group);
 	iommu_group_put(ctx->group);
 	put_device(ctx->dev);
 	mutex_destroy(&ctx->lock);

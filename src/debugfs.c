@@ -8,7 +8,7 @@
 #include <linux/iommu.h>
 #include <linux/seq_file.h>
 
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 struct dentry *vpudom_debugfs_root;
 
@@ -81,7 +81,7 @@ static int mappings_show(struct seq_file *s, void *unused)
 			   m->iova, m->iova + m->size - 1, m->size,
 			   m->prot & IOMMU_READ ? 'r' : '-',
 			   m->prot & IOMMU_WRITE ? 'w' : '-', m->blocks,
-			   vpudom_source_name(m->source));
+			   vpudom_source_name(m));
 		if (m->owner)
 			seq_printf(s, "%d/%s\n", m->pid, m->comm);
 		else

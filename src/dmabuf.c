@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dma-buf memory.  The VPU device itself imports the buffer.  Probe made
+ * The dma-buf source.  The VPU device itself imports the buffer.  Probe made
  * sure its DMA addresses are physical (no IOMMU, no dma-ranges shift, a
  * full mask), so the addresses an exporter maps for it are what the
  * context domains then map; the pages behind them are never looked at, as
@@ -18,7 +18,7 @@
 #include <uapi/linux/vpudom.h>
 
 #include "compat.h"
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 VPUDOM_IMPORT_NS_DMA_BUF;
 
@@ -158,9 +158,21 @@ static void vpudom_dmabuf_att_put(struct vpudom_session *s,
 	kfree(att);
 }
 
-static int vpudom_dmabuf_attach(struct vpudom_session *s,
-				struct vpudom_mapping *m, int fd, u64 offset,
-				u64 length)
+/**
+ * vpudom_dmabuf_import() - give a session's mapping the memory of a dma-buf
+ * @s: the session; it shares one attachment per dma-buf among its mappings
+ * @m: the mapping; on success its @sgt and @dmabuf are filled in
+ * @fd: the dma-buf's file descriptor
+ * @offset: page-aligned offset into the dma-buf
+ * @length: page-aligned length, @offset + @length not wrapping
+ *
+ * Return: 0; -EBADF if @fd is not a dma-buf; -EINVAL if the range is not
+ * inside the buffer or not page-aligned in the exporter's mapping;
+ * -EREMOTEIO if an address of it is not RAM; -ENOMEM or the exporter's
+ * error.  On failure nothing stays attached.
+ */
+int vpudom_dmabuf_import(struct vpudom_session *s, struct vpudom_mapping *m,
+			 int fd, u64 offset, u64 length)
 {
 	struct vpudom_dmabuf_att *att;
 	unsigned int count;
@@ -182,7 +194,7 @@ static int vpudom_dmabuf_attach(struct vpudom_session *s,
 	vpudom_dmabuf_walk(att->sgt, offset, length, m->sgt.sgl, &count);
 
 	m->dmabuf.att = att;
-	m->source = VPUDOM_SRC_DMABUF;
+	m->src = &vpudom_source_dmabuf;
 	return 0;
 
 put_att:
@@ -190,46 +202,17 @@ put_att:
 	return ret;
 }
 
-/**
- * vpudom_dmabuf_release() - give up a dma-buf mapping's share of its
- *	session's attachment
- * @m: the mapping, no longer reachable by any device; its session is
- *	still open
+/*
+ * Give up a mapping's share of its session's attachment: no device can
+ * reach the mapping, and its session is still open.
  */
-void vpudom_dmabuf_release(struct vpudom_mapping *m)
+static void vpudom_dmabuf_release(struct vpudom_mapping *m)
 {
 	sg_free_table(&m->sgt);
 	vpudom_dmabuf_att_put(m->owner, m->dmabuf.att);
 }
 
-/* ioctl(VPUDOM_MAP_DMABUF) */
-long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd)
-{
-	struct vpudom_map_dmabuf *cmd = ucmd->cmd;
-	struct vpudom_session *s = ucmd->s;
-	bool fixed = cmd->flags & VPUDOM_MAP_FIXED_IOVA;
-	struct vpudom_mapping *m;
-	int ret;
-
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-	ret = vpudom_check_map_args(s->vd, cmd->flags, cmd->blocks, cmd->iova,
-				    cmd->length);
-	if (ret)
-		return ret;
-	if (!PAGE_ALIGNED(cmd->offset))
-		return -EINVAL;
-	if (cmd->offset + cmd->length - 1 < cmd->offset)
-		return -EOVERFLOW;
-
-	m = vpudom_session_mapping_new(s, cmd->flags, cmd->blocks,
-				       cmd->iova, cmd->length);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
-	ret = vpudom_dmabuf_attach(s, m, cmd->fd, cmd->offset, cmd->length);
-	if (ret) {
-		vpudom_mapping_release(m);
-		return ret;
-	}
-	return vpudom_session_map(ucmd, m, fixed, &cmd->iova);
-}
+const struct vpudom_source_ops vpudom_source_dmabuf = {
+	.kind = VPUDOM_SRC_DMABUF,
+	.release = vpudom_dmabuf_release,
+};

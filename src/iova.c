@@ -18,7 +18,7 @@
 #include <linux/maple_tree.h>
 #include <linux/minmax.h>
 
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 /*
  * Stands in the tree for every hole.  Aligned so that the maple tree does

@@ -5,7 +5,7 @@
 #include <linux/debugfs.h>
 #include <linux/module.h>
 
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 static int __init vpudom_init(void)
 {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Mapping engine: puts a buffer into one or several contexts at one IOVA,
- * all or nothing, and takes mappings down with one IOTLB sync per domain
- * per operation.  Knows nothing of where the memory comes from beyond the
- * sg_table it is handed and the release it must do afterwards.
+ * The mapping engine: puts a buffer into one or several contexts at one
+ * IOVA, all or nothing, and takes mappings down with one IOTLB sync per
+ * domain per operation.  It is called by the ioctl layer (ioctl.c) and the
+ * in-kernel API (kapi.c), calls the allocator (iova.c) and the IOMMU API,
+ * and knows nothing of where the memory comes from beyond the sg_table it
+ * is handed and the source's operations (struct vpudom_source_ops), which
+ * give the memory back.
  */
 #include <linux/iommu.h>
 #include <linux/kmemleak.h>
@@ -12,7 +15,7 @@
 #include <linux/string.h>
 
 #include "compat.h"
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
@@ -23,9 +26,9 @@ static const char * const vpudom_source_names[] = {
 	[VPUDOM_SRC_DMABUF] = "dma-buf",
 };
 
-const char *vpudom_source_name(enum vpudom_source source)
+const char *vpudom_source_name(const struct vpudom_mapping *m)
 {
-	return vpudom_source_names[source];
+	return vpudom_source_names[m->src ? m->src->kind : VPUDOM_SRC_KERNEL];
 }
 
 unsigned long vpudom_all_blocks(struct vpudom *vd)
@@ -173,18 +176,113 @@ static void vpudom_unwind_map(struct vpudom *vd, unsigned int i,
 }
 
 /*
+ * Choose where @m goes: its fixed IOVA, checked in every context of its
+ * blocks, or the lowest IOVA free in all of them.  A session's mapping
+ * never takes IOVAs of a kernel-only range.
+ */
+static int vpudom_place(struct vpudom *vd, struct vpudom_mapping *m,
+			bool fixed, u64 granule)
+{
+	u64 last = m->iova + m->size - 1;
+	bool user = m->owner;
+	unsigned int i;
+	int ret;
+
+	if (!fixed) {
+		ret = vpudom_find_common(vd, m->blocks, m->size,
+					 vpudom_map_align(vd, m->blocks,
+							  m->size, granule),
+					 user, &m->iova);
+		if (ret)
+			for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS)
+				vd->ctx[i]->iova.failures++;
+		return ret;
+	}
+	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
+		ret = vpudom_iova_check(&vd->ctx[i]->iova, m->iova, last);
+		if (ret)
+			return ret;
+		if (user && vpudom_iova_kernel_only(&vd->ctx[i]->iova, m->iova,
+						    last, NULL))
+			return -EACCES;
+	}
+	return 0;
+}
+
+/*
+ * Take @m's IOVAs out of the trees of @blocks again: retired for good if
+ * an IOMMU may still translate part of them.
+ */
+static void vpudom_remove_areas(struct vpudom *vd, struct vpudom_mapping *m,
+				unsigned long blocks)
+{
+	u64 last = m->iova + m->size - 1;
+	unsigned int i;
+
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
+		if (m->stuck)
+			vpudom_iova_retire(&vd->ctx[i]->iova, m->iova, last);
+		else
+			vpudom_iova_remove(&vd->ctx[i]->iova, m->iova, last);
+	}
+}
+
+/* Enter @m at its IOVA in the tree of every context of its blocks, or none. */
+static int vpudom_insert_areas(struct vpudom *vd, struct vpudom_mapping *m)
+{
+	u64 last = m->iova + m->size - 1;
+	unsigned long done = 0;
+	unsigned int i;
+	int ret;
+
+	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
+		ret = vpudom_iova_insert(&vd->ctx[i]->iova, m->iova, last, m);
+		if (ret) {
+			vpudom_remove_areas(vd, m, done);
+			return ret;
+		}
+		done |= BIT(i);
+	}
+	return 0;
+}
+
+/* Map @sgt at @m->iova in the domain of every block of @m, or in none. */
+static int vpudom_map_domains(struct vpudom *vd, struct vpudom_mapping *m,
+			      struct sg_table *sgt)
+{
+	unsigned long done = 0;
+	ssize_t mapped;
+	unsigned int i;
+
+	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
+		if (vpudom_should_fail_map())
+			mapped = -ENOMEM;
+		else
+			mapped = vpudom_iommu_map_sg(vd->ctx[i]->domain,
+						     m->iova, sgt->sgl,
+						     sgt->orig_nents, m->prot);
+		if (mapped != m->size) {
+			if (mapped > 0)
+				vpudom_unwind_map(vd, i, m, mapped);
+			for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS)
+				vpudom_unwind_map(vd, i, m, m->size);
+			return mapped < 0 ? mapped : -EIO;
+		}
+		done |= BIT(i);
+	}
+	return 0;
+}
+
+/*
  * vpudom_map_sg_locked() - map a buffer into the contexts of a mapping
  * @vd: the instance, held for read and alive
- * @m: the mapping: @blocks, @size, @prot, @source and @owner filled in, and
+ * @m: the mapping: @blocks, @size, @prot, @src and @owner filled in, and
  *	@iova if @fixed; every context of @blocks locked
  * @sgt: the buffer; its CPU pages are what gets mapped
  * @fixed: map at @m->iova instead of allocating one
  *
  * On success the mapping is in every context's tree and page tables; on
  * failure in none of them.
- *
- * A mapping of a session (@m->owner set) never takes IOVAs of a context's
- * kernel-only range.
  *
  * Return: 0; -ERANGE, -EADDRINUSE or -EEXIST for a fixed IOVA outside a
  * window, over a hole or over a live mapping; -EACCES for a session's fixed
@@ -195,11 +293,8 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 				struct vpudom_mapping *m,
 				struct sg_table *sgt, bool fixed)
 {
-	unsigned long done = 0;
-	bool user = m->owner;
-	u64 granule = 0, last;
+	u64 granule = 0;
 	unsigned int i;
-	ssize_t mapped;
 	int ret;
 
 	lockdep_assert_held_read(&vd->rwsem);
@@ -211,69 +306,20 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 	    (fixed && !IS_ALIGNED(m->iova, granule)))
 		return -EINVAL;
 
-	if (fixed) {
-		last = m->iova + m->size - 1;
-		for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
-			ret = vpudom_iova_check(&vd->ctx[i]->iova, m->iova,
-						last);
-			if (ret)
-				return ret;
-			if (user && vpudom_iova_kernel_only(&vd->ctx[i]->iova,
-							    m->iova, last,
-							    NULL))
-				return -EACCES;
-		}
-	} else {
-		ret = vpudom_find_common(vd, m->blocks, m->size,
-					 vpudom_map_align(vd, m->blocks,
-							  m->size, granule),
-					 user, &m->iova);
-		if (ret) {
-			for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS)
-				vd->ctx[i]->iova.failures++;
-			return ret;
-		}
-		last = m->iova + m->size - 1;
-	}
-
-	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
-		ret = vpudom_iova_insert(&vd->ctx[i]->iova, m->iova, last, m);
-		if (ret)
-			goto remove_areas;
-		done |= BIT(i);
-	}
-	done = 0;
-	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
-		if (vpudom_should_fail_map())
-			mapped = -ENOMEM;
-		else
-			mapped = vpudom_iommu_map_sg(vd->ctx[i]->domain,
-						     m->iova, sgt->sgl,
-						     sgt->orig_nents, m->prot);
-		if (mapped != m->size) {
-			ret = mapped < 0 ? mapped : -EIO;
-			if (mapped > 0)
-				vpudom_unwind_map(vd, i, m, mapped);
-			goto unmap_domains;
-		}
-		done |= BIT(i);
+	ret = vpudom_place(vd, m, fixed, granule);
+	if (ret)
+		return ret;
+	ret = vpudom_insert_areas(vd, m);
+	if (ret)
+		return ret;
+	ret = vpudom_map_domains(vd, m, sgt);
+	if (ret) {
+		vpudom_remove_areas(vd, m, m->blocks);
+		return ret;
 	}
 	trace_vpudom_map(vd->id, m->blocks, m->iova, m->size, m->prot,
-			 m->source);
+			 m->src->kind);
 	return 0;
-
-unmap_domains:
-	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS)
-		vpudom_unwind_map(vd, i, m, m->size);
-	done = m->blocks;
-remove_areas:
-	for_each_set_bit(i, &done, VPUDOM_MAX_BLOCKS) {
-		if (m->stuck)
-			vpudom_iova_retire(&vd->ctx[i]->iova, m->iova, last);
-		else
-			vpudom_iova_remove(&vd->ctx[i]->iova, m->iova, last);
-	}
-	return ret;
 }
 
 /*
@@ -305,16 +351,8 @@ void vpudom_mapping_release(struct vpudom_mapping *m)
 		vpudom_mapping_abandon(m);
 		return;
 	}
-	switch (m->source) {
-	case VPUDOM_SRC_USER:
-		vpudom_user_release(m);
-		break;
-	case VPUDOM_SRC_DMABUF:
-		vpudom_dmabuf_release(m);
-		break;
-	case VPUDOM_SRC_KERNEL:
-		break;
-	}
+	if (m->src && m->src->release)
+		m->src->release(m);
 	if (m->acct)
 		vpudom_user_uncharge(m->acct, vpudom_mapping_iova_bytes(m));
 	if (m->owner)
@@ -645,240 +683,4 @@ int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 	vpudom_unlock_blocks(vd, blocks);
 	up_read(&vd->rwsem);
 	return ret;
-}
-
-/**
- * vpudom_map_sgtable() - map a kernel buffer into one or more blocks
- * @vd: the instance
- * @blocks: mask of block numbers; with more than one bit the buffer is
- *	mapped into all of them at one IOVA, or into none
- * @sgt: the buffer: CPU pages, every segment aligned to the IOMMU page size
- *	in address and length; the caller keeps it alive until unmapped
- * @prot: IOMMU_READ and/or IOMMU_WRITE: what the device may do
- * @flags: %VPUDOM_MAP_FIXED to map at *@iova
- * @iova: the IOVA for %VPUDOM_MAP_FIXED; the IOVA used on success
- *
- * Without %VPUDOM_MAP_FIXED the lowest free IOVA of the common windows is
- * used, aligned to the largest IOMMU page size that is not larger than the
- * buffer, so that large contiguous memory is mapped with block entries.
- *
- * Context: process context; may sleep.
- * Return: 0; -EINVAL for bad arguments or alignment; -ERANGE, -EADDRINUSE,
- * -EEXIST for a fixed IOVA outside the windows, over a reserved hole or over
- * a live mapping; -ENOSPC when no IOVA is free; -ENODEV when the instance
- * was unregistered; -ENOMEM.
- */
-int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
-		       struct sg_table *sgt, int prot, unsigned int flags,
-		       u64 *iova)
-{
-	bool fixed = flags & VPUDOM_MAP_FIXED;
-	struct vpudom_mapping *m;
-	struct scatterlist *sg;
-	u64 size = 0;
-	unsigned int i;
-	int ret;
-
-	if (flags & ~VPUDOM_MAP_FIXED || !prot ||
-	    prot & ~(IOMMU_READ | IOMMU_WRITE) || !blocks ||
-	    blocks & ~vpudom_all_blocks(vd) || !sgt || !sgt->orig_nents)
-		return -EINVAL;
-	for_each_sgtable_sg(sgt, sg, i) {
-		if (!PAGE_ALIGNED(sg->offset) || !PAGE_ALIGNED(sg->length))
-			return -EINVAL;
-		size += sg->length;
-	}
-	if (!size || (fixed && *iova + size - 1 < *iova))
-		return -EINVAL;
-
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
-	if (!m)
-		return -ENOMEM;
-	m->blocks = blocks;
-	m->size = size;
-	m->prot = prot;
-	m->source = VPUDOM_SRC_KERNEL;
-	if (fixed)
-		m->iova = *iova;
-	ret = vpudom_map(vd, m, sgt, fixed, iova);
-	if (ret)
-		vpudom_mapping_release(m);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(vpudom_map_sgtable);
-
-/**
- * vpudom_unmap() - unmap the kernel's whole mappings in an IOVA range
- * @vd: the instance
- * @block: the block whose IOVAs are meant
- * @iova: first IOVA of the range
- * @length: length of the range in bytes
- *
- * Every mapping made by vpudom_map_sgtable() that lies inside the range is
- * unmapped, from all the blocks it was mapped into; the IOTLB of each
- * domain is synced once.  On return the device can no longer reach the
- * memory and the caller may free it.
- *
- * Context: process context; may sleep.
- * Return: bytes unmapped; -EINVAL for a bad range or one that cuts through a
- * mapping (nothing unmapped); -ENOENT if no mapping lies in the range;
- * -ENODEV when the instance was unregistered (its mappings are gone).
- */
-s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova, u64 length)
-{
-	if (block >= vd->hw.nr_blocks || !length || iova + length - 1 < iova)
-		return -EINVAL;
-	return vpudom_unmap_range(vd, block, iova, length, NULL);
-}
-EXPORT_SYMBOL_GPL(vpudom_unmap);
-
-/**
- * vpudom_iova_to_phys() - what an IOVA of a block translates to
- * @vd: the instance
- * @block: block number
- * @iova: the IOVA
- *
- * Return: the physical address, or 0 if @iova is not mapped in @block or
- * the instance is gone.
- */
-phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
-				u64 iova)
-{
-	phys_addr_t phys;
-
-	if (block >= vd->hw.nr_blocks || vpudom_get_alive(vd))
-		return 0;
-	phys = iommu_iova_to_phys(vd->ctx[block]->domain, iova);
-	up_read(&vd->rwsem);
-	return phys;
-}
-EXPORT_SYMBOL_GPL(vpudom_iova_to_phys);
-
-/**
- * vpudom_fault_handler() - record an IOMMU fault of a stream
- * @domain: the context's domain
- * @dev: the context's device
- * @iova: the faulting IOVA
- * @flags: IOMMU_FAULT_READ / IOMMU_FAULT_WRITE
- * @token: the context
- *
- * Called by IOMMU drivers that report context faults (arm-smmu, qcom),
- * possibly in interrupt context: the fault is counted and traced here, and
- * reported with what it hit from process context.
- *
- * Return: %VPUDOM_FAULT_UNHANDLED: the fault is recorded, not handled, so
- * that the IOMMU driver prints its own report (arm-smmu's "Unhandled
- * context fault" with the fault registers) as it does without a handler.
- */
-int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
-			 unsigned long iova, int flags, void *token)
-{
-	struct vpudom_ctx *ctx = token;
-
-	atomic64_inc(&ctx->faults);
-	atomic64_set(&ctx->fault_iova, iova);
-	atomic_set(&ctx->fault_flags, flags);
-	trace_vpudom_fault(ctx->vd->id, ctx->index, ctx->sid, iova, flags);
-	schedule_work(&ctx->fault_work);
-	return VPUDOM_FAULT_UNHANDLED;
-}
-
-/* The nearest mapping below @iova (or above it, if @up), past any holes. */
-static struct vpudom_mapping *vpudom_mapping_near(struct vpudom_ctx *ctx,
-						  u64 iova, bool up)
-{
-	void *entry;
-
-	MA_STATE(mas, &ctx->iova.mt, iova, iova);
-
-	do {
-		entry = up ? mas_find(&mas, ULONG_MAX) : mas_find_rev(&mas, 0);
-	} while (entry && vpudom_iova_is_hole(entry));
-	return entry;
-}
-
-/* "first-last prot owner" of a mapping, appended at @buf + @at. */
-static void vpudom_fault_mapping(char *buf, size_t len, int at,
-				 const char *what,
-				 const struct vpudom_mapping *m)
-{
-	char owner[TASK_COMM_LEN + 12];
-
-	if (m->owner)
-		snprintf(owner, sizeof(owner), "%d/%s", m->pid, m->comm);
-	else
-		strscpy(owner, "kernel", sizeof(owner));
-	snprintf(buf + at, len - at, "%s %#llx-%#llx %c%c owner %s", what,
-		 m->iova, m->iova + m->size - 1,
-		 m->prot & IOMMU_READ ? 'r' : '-',
-		 m->prot & IOMMU_WRITE ? 'w' : '-', owner);
-}
-
-/*
- * Describe where @iova fell: into a mapping (its access or a stale IOTLB
- * was wrong), into a hole (which), or into free space (the nearest mapping,
- * the buffer a device overran most likely).
- */
-static void vpudom_fault_where(struct vpudom_ctx *ctx, u64 iova, int flags,
-			       char *buf, size_t len)
-{
-	struct vpudom_mapping *m, *below, *above;
-	unsigned int i;
-	int at;
-
-	lockdep_assert_held(&ctx->lock);
-	at = scnprintf(buf, len, "%s at %#llx: ",
-		       flags & IOMMU_FAULT_WRITE ? "write" : "read", iova);
-	m = vpudom_iova_lookup(&ctx->iova, iova);
-	if (m) {
-		vpudom_fault_mapping(buf, len, at, "inside mapping", m);
-		return;
-	}
-	for (i = 0; i < ctx->nr_holes; i++) {
-		const struct vpudom_hole *h = &ctx->holes[i];
-
-		if (iova >= h->range.start && iova <= h->range.last) {
-			snprintf(buf + at, len - at, "in the %s hole %#llx-%#llx",
-				 vpudom_hole_name(h->kind), h->range.start,
-				 h->range.last);
-			return;
-		}
-	}
-	if (iova < ctx->iova.bounds.start || iova > ctx->iova.bounds.last)
-		at += scnprintf(buf + at, len - at, "outside the window, ");
-	else
-		at += scnprintf(buf + at, len - at, "unmapped, ");
-	below = vpudom_mapping_near(ctx, iova, false);
-	above = vpudom_mapping_near(ctx, iova, true);
-	if (below && above &&
-	    above->iova - iova < iova - (below->iova + below->size - 1))
-		below = NULL;
-	m = below ?: above;
-	if (m)
-		vpudom_fault_mapping(buf, len, at, "nearest mapping", m);
-	else
-		snprintf(buf + at, len - at, "no mapping in the stream");
-}
-
-/**
- * vpudom_fault_work() - report the last fault of a context
- * @work: the context's fault work
- *
- * Faults that come faster than this runs are counted, not each reported.
- */
-void vpudom_fault_work(struct work_struct *work)
-{
-	struct vpudom_ctx *ctx = container_of(work, struct vpudom_ctx,
-					      fault_work);
-	u64 iova = atomic64_read(&ctx->fault_iova);
-	int flags = atomic_read(&ctx->fault_flags);
-
-	mutex_lock(&ctx->lock);
-	vpudom_fault_where(ctx, iova, flags, ctx->last_fault,
-			   sizeof(ctx->last_fault));
-	dev_err_ratelimited(ctx->dev, "%s: stream %#x: %s fault %lld: %s\n",
-			    ctx->vd->name, ctx->sid, ctx->desc->name,
-			    (long long)atomic64_read(&ctx->faults),
-			    ctx->last_fault);
-	mutex_unlock(&ctx->lock);
 }

@@ -27,7 +27,7 @@
 #include <linux/sizes.h>
 
 #include "compat.h"
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 /*
  * The reference VPU: the hardware routes an IOVA outside a block's window

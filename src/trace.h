@@ -12,7 +12,7 @@
 #include <linux/iommu.h>
 #include <linux/tracepoint.h>
 
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 /* Let user-space tools decode the sources by name too. */
 TRACE_DEFINE_ENUM(VPUDOM_SRC_KERNEL);

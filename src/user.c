@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * User memory: pinned with FOLL_LONGTERM for as long as it is mapped, and
- * charged to the locked_vm of the user who mapped it against
- * RLIMIT_MEMLOCK, as iommufd and io_uring do (CAP_IPC_LOCK lifts the limit):
- * the pins belong to the file, which outlives the process, its mm and
- * exec(), and may be passed on.  Pages are pinned writable only when the
- * device may write them, and then only anonymous, shmem and hugetlbfs
- * memory: the device must not write the page cache of a file behind its
- * filesystem's back.  Before 6.2, a read-only pin of private writable
- * memory breaks copy-on-write first, so that the device reads the page the
- * process goes on writing.
+ * The user memory source: pages of a process, pinned with FOLL_LONGTERM
+ * for as long as they are mapped, and charged to the locked_vm of the user
+ * who mapped them against RLIMIT_MEMLOCK, as iommufd and io_uring do
+ * (CAP_IPC_LOCK lifts the limit): the pins belong to the file, which
+ * outlives the process, its mm and exec(), and may be passed on.  Pages
+ * are pinned writable only when the device may write them, and then only
+ * anonymous, shmem and hugetlbfs memory: the device must not write the
+ * page cache of a file behind its filesystem's back.  Before 6.2, a
+ * read-only pin of private writable memory breaks copy-on-write first, so
+ * that the device reads the page the process goes on writing.
  */
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
@@ -19,7 +19,7 @@
 #include <uapi/linux/vpudom.h>
 
 #include "compat.h"
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 /* Pages pinned per hold of the mmap_lock. */
 #define VPUDOM_PIN_BATCH	512UL
@@ -151,7 +151,7 @@ int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 	m->user.npages = npages;
 	m->user.charged = charged;
 	m->user.dirty = write;
-	m->source = VPUDOM_SRC_USER;
+	m->src = &vpudom_source_user;
 	return 0;
 
 unpin:
@@ -162,11 +162,8 @@ uncharge:
 	return ret;
 }
 
-/**
- * vpudom_user_release() - unpin and uncharge the memory of a user mapping
- * @m: the mapping, no longer reachable by any device
- */
-void vpudom_user_release(struct vpudom_mapping *m)
+/* Unpin and uncharge the memory of a mapping no device can reach. */
+static void vpudom_user_release(struct vpudom_mapping *m)
 {
 	sg_free_table(&m->sgt);
 	unpin_user_pages_dirty_lock(m->user.pages, m->user.npages,
@@ -175,33 +172,7 @@ void vpudom_user_release(struct vpudom_mapping *m)
 	kvfree(m->user.pages);
 }
 
-/* ioctl(VPUDOM_MAP_USER) */
-long vpudom_ioctl_map_user(struct vpudom_ucmd *ucmd)
-{
-	struct vpudom_map_user *cmd = ucmd->cmd;
-	bool fixed = cmd->flags & VPUDOM_MAP_FIXED_IOVA;
-	struct vpudom_session *s = ucmd->s;
-	struct vpudom_mapping *m;
-	int ret;
-
-	ret = vpudom_check_map_args(s->vd, cmd->flags, cmd->blocks, cmd->iova,
-				    cmd->length);
-	if (ret)
-		return ret;
-	if (!PAGE_ALIGNED(cmd->user_va))
-		return -EINVAL;
-	if (cmd->user_va + cmd->length - 1 < cmd->user_va)
-		return -EOVERFLOW;
-
-	m = vpudom_session_mapping_new(s, cmd->flags, cmd->blocks,
-				       cmd->iova, cmd->length);
-	if (IS_ERR(m))
-		return PTR_ERR(m);
-	ret = vpudom_user_pin(m, cmd->user_va, cmd->length,
-			      cmd->flags & VPUDOM_MAP_WRITE);
-	if (ret) {
-		vpudom_mapping_release(m);
-		return ret;
-	}
-	return vpudom_session_map(ucmd, m, fixed, &cmd->iova);
-}
+const struct vpudom_source_ops vpudom_source_user = {
+	.kind = VPUDOM_SRC_USER,
+	.release = vpudom_user_release,
+};

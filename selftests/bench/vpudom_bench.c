@@ -59,7 +59,7 @@
 #include <linux/vpudom.h>
 
 #include "compat.h"
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 /* The allocator alone, for "scale alloc": a copy built into this module. */
 #include "iova.c"

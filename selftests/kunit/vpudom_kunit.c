@@ -15,7 +15,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
-#include "vpudom.h"
+#include "vpudom_priv.h"
 /* The allocator under test, compiled into this module. */
 #include "iova.c"
 

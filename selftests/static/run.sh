@@ -41,8 +41,8 @@ for f in "${cfiles[@]}"; do
 	[ "$f" = src/compat.h ] &&
 		ignore=(--ignore LINUX_VERSION_CODE,MACRO_ARG_UNUSED)
 	# report_iommu_fault() callers (arm-smmu) print their own report only
-	# when the handler returns -ENOSYS: vpudom.h names that value once.
-	[ "$f" = src/vpudom.h ] && ignore=(--ignore ENOSYS)
+	# when the handler returns -ENOSYS: vpudom_priv.h names that value once.
+	[ "$f" = src/vpudom_priv.h ] && ignore=(--ignore ENOSYS)
 	perl "$KSRC/scripts/checkpatch.pl" --no-tree --strict --file --quiet \
 		--show-types "${ignore[@]}" "$f" > "$out/checkpatch.txt" 2>&1
 	point $? "checkpatch --strict $f" "$out/checkpatch.txt"

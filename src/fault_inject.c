@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Fault points for fault-injection tests, built only with
+ * Fault injection: fault points for fault-injection tests, built only with
  * CONFIG_FAULT_INJECTION: one before pinning user memory, one before each
  * iommu_map.  They take part in fail-nth (/proc/<pid>/task/<tid>/fail-nth)
  * like failslab does, and can be driven by probability through
@@ -11,7 +11,7 @@
 #include <linux/fault-inject.h>
 #include <linux/sched.h>
 
-#include "vpudom.h"
+#include "vpudom_priv.h"
 
 static DECLARE_FAULT_ATTR(vpudom_fail_pin);
 static DECLARE_FAULT_ATTR(vpudom_fail_map);

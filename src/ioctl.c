@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The user API: /dev/vpudom<N>, one per instance.  Each open file is a
- * session that owns its mappings; the ioctls follow iommufd (see
- * include/uapi/linux/vpudom.h for the format and the errno table).
+ * The ioctl layer: /dev/vpudom<N>, one per instance.  Each open file is a
+ * session that owns its mappings.  This file decodes every ioctl (the
+ * table, indexed by command number and checked at build time, as iommufd
+ * does; see include/uapi/linux/vpudom.h for the format and the errno
+ * table), validates its arguments, makes the mapping object, has a memory
+ * source fill it (user.c, dmabuf.c) and hands it to the mapping engine
+ * (map.c).  Nothing below calls back into this file.
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -16,7 +20,23 @@
 #include <linux/iommu.h>
 #include <uapi/linux/vpudom.h>
 
-#include "vpudom.h"
+#include "vpudom_priv.h"
+
+/**
+ * struct vpudom_ucmd - one ioctl call
+ * @s: the session
+ * @ubuffer: the caller's struct
+ * @user_size: its size as the caller knows it
+ * @cmd: the kernel's copy
+ * @size: the size of the kernel's struct
+ */
+struct vpudom_ucmd {
+	struct vpudom_session *s;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+	u32 size;
+};
 
 static unsigned int max_mappings = 65536;
 module_param(max_mappings, uint, 0644);
@@ -52,8 +72,8 @@ static int vpudom_respond(struct vpudom_ucmd *ucmd)
  *
  * Return: 0, the error of vpudom_map(), or -EFAULT.
  */
-long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
-			bool fixed, u64 *iova)
+static long vpudom_session_map(struct vpudom_ucmd *ucmd,
+			       struct vpudom_mapping *m, bool fixed, u64 *iova)
 {
 	unsigned long blocks = m->blocks;
 	u64 id = m->id;
@@ -88,8 +108,8 @@ long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
  * Return: 0, -EOPNOTSUPP, -EINVAL, -EOVERFLOW, -EFBIG (@length over
  * max_map_bytes), -ERANGE or -EACCES (see vpudom_check_fixed()).
  */
-int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
-			  u64 iova, u64 length)
+static int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
+				 u64 iova, u64 length)
 {
 	if (flags & ~(VPUDOM_MAP_READ | VPUDOM_MAP_WRITE |
 		      VPUDOM_MAP_FIXED_IOVA))
@@ -127,9 +147,9 @@ int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
  * Return: the mapping, ERR_PTR(-EMFILE), ERR_PTR(-EDQUOT) or
  * ERR_PTR(-ENOMEM).
  */
-struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
-						  u32 flags, u64 blocks,
-						  u64 iova, u64 length)
+static struct vpudom_mapping *
+vpudom_session_mapping_new(struct vpudom_session *s, u32 flags, u64 blocks,
+			   u64 iova, u64 length)
 {
 	struct vpudom_mapping *m;
 	struct vpudom_user *u;
@@ -155,7 +175,6 @@ struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
 	m->owner = s;
 	m->id = atomic64_inc_return(&vpudom_mapping_ids);
 	m->acct = u;
-	m->source = VPUDOM_SRC_KERNEL;
 	m->blocks = blocks;
 	m->size = length;
 	m->iova = iova;
@@ -280,6 +299,69 @@ static long vpudom_ioctl_iova_ranges(struct vpudom_ucmd *ucmd)
 	return vpudom_respond(ucmd);
 }
 
+/* ioctl(VPUDOM_MAP_USER) */
+static long vpudom_ioctl_map_user(struct vpudom_ucmd *ucmd)
+{
+	struct vpudom_map_user *cmd = ucmd->cmd;
+	bool fixed = cmd->flags & VPUDOM_MAP_FIXED_IOVA;
+	struct vpudom_session *s = ucmd->s;
+	struct vpudom_mapping *m;
+	int ret;
+
+	ret = vpudom_check_map_args(s->vd, cmd->flags, cmd->blocks, cmd->iova,
+				    cmd->length);
+	if (ret)
+		return ret;
+	if (!PAGE_ALIGNED(cmd->user_va))
+		return -EINVAL;
+	if (cmd->user_va + cmd->length - 1 < cmd->user_va)
+		return -EOVERFLOW;
+
+	m = vpudom_session_mapping_new(s, cmd->flags, cmd->blocks,
+				       cmd->iova, cmd->length);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	ret = vpudom_user_pin(m, cmd->user_va, cmd->length,
+			      cmd->flags & VPUDOM_MAP_WRITE);
+	if (ret) {
+		vpudom_mapping_release(m);
+		return ret;
+	}
+	return vpudom_session_map(ucmd, m, fixed, &cmd->iova);
+}
+
+/* ioctl(VPUDOM_MAP_DMABUF) */
+static long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd)
+{
+	struct vpudom_map_dmabuf *cmd = ucmd->cmd;
+	struct vpudom_session *s = ucmd->s;
+	bool fixed = cmd->flags & VPUDOM_MAP_FIXED_IOVA;
+	struct vpudom_mapping *m;
+	int ret;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	ret = vpudom_check_map_args(s->vd, cmd->flags, cmd->blocks, cmd->iova,
+				    cmd->length);
+	if (ret)
+		return ret;
+	if (!PAGE_ALIGNED(cmd->offset))
+		return -EINVAL;
+	if (cmd->offset + cmd->length - 1 < cmd->offset)
+		return -EOVERFLOW;
+
+	m = vpudom_session_mapping_new(s, cmd->flags, cmd->blocks,
+				       cmd->iova, cmd->length);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	ret = vpudom_dmabuf_import(s, m, cmd->fd, cmd->offset, cmd->length);
+	if (ret) {
+		vpudom_mapping_release(m);
+		return ret;
+	}
+	return vpudom_session_map(ucmd, m, fixed, &cmd->iova);
+}
+
 /* ioctl(VPUDOM_UNMAP) */
 static long vpudom_ioctl_unmap(struct vpudom_ucmd *ucmd)
 {
@@ -310,29 +392,43 @@ static long vpudom_ioctl_unmap(struct vpudom_ucmd *ucmd)
 	return vpudom_respond(ucmd);
 }
 
+union vpudom_ucmd_buffer {
+	struct vpudom_info info;
+	struct vpudom_iova_ranges iova_ranges;
+	struct vpudom_map_user map_user;
+	struct vpudom_map_dmabuf map_dmabuf;
+	struct vpudom_unmap unmap;
+};
+
 /**
  * struct vpudom_ioctl_op - one entry of the ioctl table
  * @size: size of the kernel's struct
  * @min_size: size of its first version, up to its last mandatory field
- * @ioctl_num: the ioctl number
  * @execute: the handler
+ *
+ * Every ioctl of vpudom is _IO(VPUDOM_TYPE, nr), its size in the struct:
+ * the entry at nr - VPUDOM_CMD_BASE is the whole of its description.
  */
 struct vpudom_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
-	unsigned int ioctl_num;
 	long (*execute)(struct vpudom_ucmd *ucmd);
 };
 
+/*
+ * An entry sits at its command number, so the table cannot get out of
+ * order; the build fails if the struct does not fit the union the ioctl is
+ * copied into.
+ */
 #define VPUDOM_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
-	{								\
-		.size = sizeof(_struct),				\
+	[_IOC_NR(_ioctl) - VPUDOM_CMD_BASE] = {				\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union vpudom_ucmd_buffer) < \
+					  sizeof(_struct)),		\
 		.min_size = offsetofend(_struct, _last),		\
-		.ioctl_num = _ioctl,					\
 		.execute = _fn,						\
 	}
 
-/* In the order of the command numbers, from VPUDOM_CMD_BASE on. */
 static const struct vpudom_ioctl_op vpudom_ioctl_ops[] = {
 	VPUDOM_IOCTL_OP(VPUDOM_INFO, vpudom_ioctl_info, struct vpudom_info,
 			blocks_uptr),
@@ -344,14 +440,6 @@ static const struct vpudom_ioctl_op vpudom_ioctl_ops[] = {
 			struct vpudom_map_dmabuf, iova),
 	VPUDOM_IOCTL_OP(VPUDOM_UNMAP, vpudom_ioctl_unmap, struct vpudom_unmap,
 			length),
-};
-
-union vpudom_ucmd_buffer {
-	struct vpudom_info info;
-	struct vpudom_iova_ranges iova_ranges;
-	struct vpudom_map_user map_user;
-	struct vpudom_map_dmabuf map_dmabuf;
-	struct vpudom_unmap unmap;
 };
 
 static long vpudom_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -372,7 +460,8 @@ static long vpudom_fops_ioctl(struct file *filp, unsigned int cmd,
 	    nr - VPUDOM_CMD_BASE >= ARRAY_SIZE(vpudom_ioctl_ops))
 		return -ENOTTY;
 	op = &vpudom_ioctl_ops[nr - VPUDOM_CMD_BASE];
-	if (op->ioctl_num != cmd)
+	/* A gap in the table, or another type, size or direction. */
+	if (!op->execute || cmd != _IO(VPUDOM_TYPE, nr))
 		return -ENOTTY;
 	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
 		return -EFAULT;

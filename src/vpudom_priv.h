@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * vpudom private definitions.
+ * vpudom's objects, shared by its layers: instances, contexts, sessions,
+ * mappings, and the interface between the memory sources and the mapping
+ * engine.  The allocator's declarations are in iova.h.
  *
  * Lock order, outermost first:
  *   vpudom_instances_lock -> vpudom::rwsem -> vpudom_ctx::lock (in ascending
@@ -291,6 +293,28 @@ enum vpudom_source {
 	VPUDOM_SRC_DMABUF,
 };
 
+struct vpudom_mapping;
+
+/**
+ * struct vpudom_source_ops - a memory source, as the mapping engine sees it
+ * @kind: which source it is
+ * @release: give back the memory of a mapping that no device can reach
+ *	any more (NULL: nothing to give back).  Called without any lock of
+ *	vpudom held: it may take an mmap_lock or a reservation lock.
+ *
+ * A source fills in a mapping's &vpudom_mapping.sgt (or hands the engine
+ * the caller's sg_table) and sets &vpudom_mapping.src once it holds the
+ * memory; the engine calls back only through these operations.
+ */
+struct vpudom_source_ops {
+	enum vpudom_source kind;
+	void (*release)(struct vpudom_mapping *m);
+};
+
+extern const struct vpudom_source_ops vpudom_source_kernel;
+extern const struct vpudom_source_ops vpudom_source_user;
+extern const struct vpudom_source_ops vpudom_source_dmabuf;
+
 /**
  * struct vpudom_mapping - one buffer mapped into one or more contexts at
  *	one IOVA
@@ -298,7 +322,7 @@ enum vpudom_source {
  * @size: length in bytes
  * @blocks: mask of the contexts it is mapped into
  * @prot: IOMMU_READ / IOMMU_WRITE
- * @source: where the memory comes from
+ * @src: the source of its memory; NULL until the source holds it
  * @owner: the session that may see and unmap it (NULL: the kernel)
  * @acct: the user it is charged to (reference held; NULL: the kernel)
  * @pid: thread group of the task that made it (0 for the kernel)
@@ -321,7 +345,7 @@ struct vpudom_mapping {
 	u64 size;
 	unsigned long blocks;
 	int prot;
-	enum vpudom_source source;
+	const struct vpudom_source_ops *src;
 	struct vpudom_session *owner;
 	struct vpudom_user *acct;
 	pid_t pid;
@@ -350,7 +374,7 @@ extern struct dentry *vpudom_debugfs_root;
 /* core.c */
 const char *vpudom_hole_name(enum vpudom_hole_kind kind);
 
-/* map.c */
+/* map.c: the mapping engine */
 void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks);
 void vpudom_unlock_blocks(struct vpudom *vd, unsigned long blocks);
 unsigned long vpudom_all_blocks(struct vpudom *vd);
@@ -368,26 +392,12 @@ s64 vpudom_unmap_id(struct vpudom *vd, unsigned long blocks, u64 iova,
 void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead);
 void vpudom_release_mappings(struct list_head *dead);
 void vpudom_mapping_release(struct vpudom_mapping *m);
-const char *vpudom_source_name(enum vpudom_source source);
+const char *vpudom_source_name(const struct vpudom_mapping *m);
+
+/* fault_report.c: IOMMU faults of the streams */
 int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,
 			 unsigned long iova, int flags, void *token);
 void vpudom_fault_work(struct work_struct *work);
-
-/**
- * struct vpudom_ucmd - one ioctl call
- * @s: the session
- * @ubuffer: the caller's struct
- * @user_size: its size as the caller knows it
- * @cmd: the kernel's copy
- * @size: the size of the kernel's struct
- */
-struct vpudom_ucmd {
-	struct vpudom_session *s;
-	void __user *ubuffer;
-	u32 user_size;
-	void *cmd;
-	u32 size;
-};
 
 /* account.c */
 struct vpudom_user *vpudom_user_charge(u64 bytes);
@@ -398,28 +408,19 @@ void vpudom_user_uncharge_pinned(struct vpudom_user *u,
 				 unsigned long charged);
 void vpudom_account_debugfs_init(struct dentry *root);
 
-/* cdev.c */
+/* ioctl.c: the ioctl layer */
 int vpudom_cdev_register(struct vpudom *vd);
 void vpudom_cdev_unregister(struct vpudom *vd);
-int vpudom_check_map_args(struct vpudom *vd, u32 flags, u64 blocks,
-			  u64 iova, u64 length);
-struct vpudom_mapping *vpudom_session_mapping_new(struct vpudom_session *s,
-						  u32 flags, u64 blocks,
-						  u64 iova, u64 length);
-long vpudom_session_map(struct vpudom_ucmd *ucmd, struct vpudom_mapping *m,
-			bool fixed, u64 *iova);
 
-/* user.c */
+/* user.c: the user memory source */
 int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 		    bool write);
-void vpudom_user_release(struct vpudom_mapping *m);
-long vpudom_ioctl_map_user(struct vpudom_ucmd *ucmd);
 
-/* dmabuf.c */
-void vpudom_dmabuf_release(struct vpudom_mapping *m);
-long vpudom_ioctl_map_dmabuf(struct vpudom_ucmd *ucmd);
+/* dmabuf.c: the dma-buf source */
+int vpudom_dmabuf_import(struct vpudom_session *s, struct vpudom_mapping *m,
+			 int fd, u64 offset, u64 length);
 
-/* fault.c: fault points for fault-injection tests */
+/* fault_inject.c: fault points for fault-injection tests */
 #ifdef CONFIG_FAULT_INJECTION
 bool vpudom_should_fail_pin(void);
 bool vpudom_should_fail_map(void);
