@@ -107,7 +107,8 @@ NOIOMMU_GONE='vpu-noiommu: /vpu-noiommu/context@1: its IOMMU /iommu-absent never
 core_supplier_waiting() {
 	local deferred=/sys/kernel/debug/devices_deferred
 
-	if grep -q "^vpu-noiommu	$NOIOMMU_WAIT\$" $deferred 2>/dev/null; then
+	# The driver core puts the driver's name before the reason.
+	if grep -q "^vpu-noiommu	vpudom-vpu: $NOIOMMU_WAIT\$" $deferred 2>/dev/null; then
 		ok "VPU waiting for a context's IOMMU says so in devices_deferred"
 	elif dmesg | grep -q "$NOIOMMU_GONE"; then
 		ok "VPU waiting for a context's IOMMU says so in devices_deferred (the timeout had already expired: refused, naming it)"
