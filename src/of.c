@@ -8,9 +8,10 @@
  * agree with it; for the generic "vpudom,vpu" every context node gives its
  * window, so a new SoC needs no code.
  *
- * The VPU driver checks the topology its node describes, populates the
- * children and waits, as a component aggregate, until every child is bound
- * to the context driver.  The context driver sets driver_managed_dma, so
+ * The VPU driver checks the topology its node describes, waits (deferring
+ * its probe, saying why) until the IOMMU of every context is there,
+ * populates the children and waits, as a component aggregate, until every
+ * child is bound to the context driver.  The context driver sets driver_managed_dma, so
  * the IOMMU core attaches no DMA domain the VPU would have to take over.
  * When all are there, each context gets its own domain and the instance is
  * registered; when any of them goes, the whole instance goes.
@@ -306,6 +307,54 @@ err_put:
 }
 
 /*
+ * The contexts are only created once the IOMMU each names in iommus has a
+ * driver: until then the VPU's probe defers, and dev_err_probe() records
+ * why (debugfs devices_deferred; 6.12 and later print it when the driver
+ * core's deferred probe timeout expires).  An IOMMU still missing when the
+ * driver core stops waiting (driver_deferred_probe_check_state(), as
+ * of_iommu does for its own devices) never comes: the VPU is refused,
+ * naming it, instead of waiting in silence.
+ */
+static int vpudom_vpu_check_suppliers(struct device *dev,
+				      const struct vpudom_vpu *vpu)
+{
+	struct platform_device *iommu;
+	struct of_phandle_args args;
+	struct device_node *child;
+	bool ready;
+	int ret;
+
+	for_each_available_child_of_node(dev->of_node, child) {
+		if (!of_device_is_compatible(child, vpu->of->context))
+			continue;
+		/* The topology check has made sure there is exactly one. */
+		if (of_parse_phandle_with_args(child, "iommus", "#iommu-cells",
+					       0, &args))
+			continue;
+		iommu = of_find_device_by_node(args.np);
+		/* Advisory: an IOMMU driver registers its IOMMU in probe. */
+		ready = iommu && READ_ONCE(iommu->dev.driver);
+		if (iommu)
+			put_device(&iommu->dev);
+		if (ready) {
+			of_node_put(args.np);
+			continue;
+		}
+		ret = driver_deferred_probe_check_state(dev);
+		if (ret == -EPROBE_DEFER)
+			dev_err_probe(dev, ret, "%pOF: waiting for its IOMMU %pOF\n",
+				      child, args.np);
+		else
+			dev_err(dev, "%pOF: its IOMMU %pOF never came: no driver bound to it when the deferred probe timeout expired\n",
+				child, args.np);
+		of_node_put(args.np);
+		of_node_put(child);
+		return ret;
+	}
+	return 0;
+}
+
+/*
  * The VPU device imports dma-bufs for its blocks, and vpudom maps the DMA
  * addresses exporters give it into the blocks' domains: importers may not
  * look at the pages behind a dma-buf (CONFIG_DMABUF_DEBUG scrambles them).
@@ -353,6 +402,9 @@ static int vpudom_vpu_probe(struct platform_device *pdev)
 	ret = vpudom_vpu_check_topology(dev, vpu, &match);
 	if (ret)
 		return dev_err_probe(dev, ret, "refusing the VPU\n");
+	ret = vpudom_vpu_check_suppliers(dev, vpu);
+	if (ret)
+		return ret;
 	platform_set_drvdata(pdev, vpu);
 
 	ret = component_master_add_with_match(dev, &vpudom_vpu_ops, match);

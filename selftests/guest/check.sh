@@ -16,6 +16,7 @@
 health_start
 core_probe
 core_topology
+core_supplier_waiting
 ctl_faults_start
 kunit_run
 ctl_faults_check
@@ -24,6 +25,7 @@ ctl_map
 ctl_trace
 uapi_example_run
 uapi_run
+core_supplier_refused
 edu_run
 failnth_run
 stress_run 10

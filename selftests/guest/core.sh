@@ -97,6 +97,40 @@ core_topology() {
 		sh -c "[ \$(ls -d $D/vpudom*/ | wc -l) -eq 1 ]"
 }
 
+# The VPU whose block 1 is behind an IOMMU that never comes (/iommu-absent)
+# must not wait in silence: while the driver core waits, devices_deferred
+# says what for; once its deferred probe timeout expires (10 s after
+# late_initcall), the VPU is refused with a message naming the IOMMU.
+NOIOMMU_WAIT='/vpu-noiommu/context@1: waiting for its IOMMU /iommu-absent'
+NOIOMMU_GONE='vpu-noiommu: /vpu-noiommu/context@1: its IOMMU /iommu-absent never came'
+
+core_supplier_waiting() {
+	local deferred=/sys/kernel/debug/devices_deferred
+
+	# The driver core puts the driver's name before the reason.
+	if grep -q "^vpu-noiommu	vpudom-vpu: $NOIOMMU_WAIT\$" $deferred 2>/dev/null; then
+		ok "VPU waiting for a context's IOMMU says so in devices_deferred"
+	elif dmesg | grep -q "$NOIOMMU_GONE"; then
+		ok "VPU waiting for a context's IOMMU says so in devices_deferred (the timeout had already expired: refused, naming it)"
+	else
+		not_ok "VPU waiting for a context's IOMMU says so in devices_deferred" \
+			"$(cat $deferred 2>&1)" "$(dmesg | grep -i noiommu)"
+	fi
+}
+
+core_supplier_refused() {
+	local i
+
+	for i in $(seq 30); do
+		dmesg | grep -q "$NOIOMMU_GONE" && break
+		sleep 1
+	done
+	check "VPU whose context's IOMMU never comes refused, naming it, at the deferred probe timeout" \
+		sh -c "dmesg | grep -q '$NOIOMMU_GONE'"
+	check "... and no longer listed as deferred" \
+		sh -c "! grep -q '^vpu-noiommu' /sys/kernel/debug/devices_deferred"
+}
+
 core_cycles() {
 	local i bad=""
 

@@ -2,13 +2,44 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # `make check`'s second board (dts/vpudom-virt-dt.dts): a VPU whose windows
-# come from the devicetree alone must probe as the reference VPU does and
-# pass the whole uAPI suite; the two wrong descriptions are refused, each
-# with its message.
+# come from the devicetree alone, unlike the reference VPU's, must probe
+# with exactly the DT's windows and pass the whole uAPI suite, which takes
+# them from the ioctls; the two wrong descriptions are refused, each with
+# its message.
 . /lib/vpudom/tap.sh
 . /lib/vpudom/health.sh
 . /lib/vpudom/core.sh
 . /lib/vpudom/uapi.sh
+
+# This board's windows (the DT's) and the holes QEMU's SMMUv3 puts in
+# them: what core_probe compares each block's debugfs ranges with.
+expect_ranges() {
+	case $1 in
+	block0) cat <<'R'
+window   0x0000000000000000-0x000000000fffffff
+aperture 0x0000000000000000-0x0000ffffffffffff
+hole     0x0000000000000000-0x0000000000000fff zero
+hole     0x0000000008000000-0x00000000080fffff msi
+usable   0x0000000000001000-0x0000000007ffffff
+usable   0x0000000008100000-0x000000000fffffff
+R
+	;;
+	block1) cat <<'R'
+window   0x0000000004000000-0x0000000047ffffff
+aperture 0x0000000000000000-0x0000ffffffffffff
+hole     0x0000000008000000-0x00000000080fffff msi
+usable   0x0000000004000000-0x0000000007ffffff
+usable   0x0000000008100000-0x0000000047ffffff
+R
+	;;
+	block2) cat <<'R'
+window   0x0000000100000000-0x0000000107ffffff
+aperture 0x0000000000000000-0x0000ffffffffffff
+usable   0x0000000100000000-0x0000000107ffffff
+R
+	;;
+	esac
+}
 
 health_start
 core_probe
@@ -22,6 +53,9 @@ check "DT board: a DT-described context without a window refused" \
 check "DT board: only the DT-described VPU is registered" \
 	sh -c "[ \$(ls -d $D/vpudom*/ | wc -l) -eq 1 ]"
 uapi_run
+# The demo knows no window either: the lowest IOVA blocks 0 and 1 share.
+check "DT board: vpudom_demo maps into the two blocks that share IOVAs" \
+	sh -c '/lib/vpudom/vpudom_demo | grep -qx "mapped 1 MiB at IOVA 0x4000000 into block0 block1"'
 check "DT board: rmmod vpudom" rmmod vpudom
 health_end
 tap_plan

@@ -103,7 +103,7 @@ guest_tap "$log" "$stage guest"
 if [ "$flavour" = stock ]; then
 	vpudom_dtb vpudom-virt-dt.dts "$WORK/check-$stage-dt.dtb"
 	vpudom_initramfs "$WORK/check-$stage-dt.cpio.gz" dt "$build/vpudom.ko" \
-		"$build/progs/vpudom_test"
+		"$build/progs/vpudom_test" "$build/progs/vpudom_demo"
 	vpudom_boot "$image" "$WORK/check-$stage-dt.dtb" \
 		"$WORK/check-$stage-dt.cpio.gz" "$WORK/check-$stage-dt.log" \
 		"$limit" "loglevel=4" >/dev/null || true

@@ -4,6 +4,11 @@
  * (selftests/edu), mapped through the normal uAPI.  A block's device copies
  * between two IOVAs; the data shows whether the SMMU translated the way the
  * mappings say, and the SMMU's event log shows the faults.
+ *
+ * The blocks, windows and usable ranges come from the ioctls
+ * (vpu_describe()): the fixture runs for blocks 0, 1 and 2 and skips those
+ * the VPU lacks; the tests that need two blocks sharing IOVAs find them.
+ * Only edu_kernel_only_range is about the edu VPU's own description.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -128,25 +133,26 @@ static int smmu_faults_after(long sid, __u64 iova, int before)
 FIXTURE(edu) {
 	int fd;
 	__u8 *a, *b, *c;	/* three 16 KiB buffers */
-	__u32 sid[3];
+	struct vpu v;
+	__u64 first;		/* first usable IOVA of the block */
+	__u64 last;		/* last usable IOVA of the block */
 };
 
+/* The block, by number; a VPU with fewer blocks skips. */
 FIXTURE_VARIANT(edu) {
 	unsigned int block;
-	__u64 first;	/* first usable IOVA */
-	__u64 last;	/* last usable IOVA */
 };
 
 FIXTURE_VARIANT_ADD(edu, block0) {
-	.block = 0, .first = MIB(600), .last = MIB(3500) - 1,
+	.block = 0,
 };
 
 FIXTURE_VARIANT_ADD(edu, block1) {
-	.block = 1, .first = PAGE_SZ, .last = MIB(3500) - 1,
+	.block = 1,
 };
 
 FIXTURE_VARIANT_ADD(edu, block2) {
-	.block = 2, .first = MIB(16), .last = MIB(600) - 1,
+	.block = 2,
 };
 
 static __u8 *buffer(void)
@@ -157,12 +163,7 @@ static __u8 *buffer(void)
 
 FIXTURE_SETUP(edu)
 {
-	struct vpudom_block_info bi[3];
-	struct vpudom_info info = {
-		.size = sizeof(info),
-		.num_blocks = 3,
-		.blocks_uptr = (__u64)(uintptr_t)bi,
-	};
+	const struct vpu_block *vb;
 	const char *dev = edu_dev();
 	int i;
 
@@ -170,9 +171,13 @@ FIXTURE_SETUP(edu)
 		SKIP(return, "no edu VPU (QEMU edu devices and vpudom_edu.ko)");
 	self->fd = open(dev, O_RDWR);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _ioctl(self->fd, VPUDOM_INFO, &info));
-	for (i = 0; i < 3; i++)
-		self->sid[i] = bi[i].sid;
+	ASSERT_EQ(0, vpu_describe(self->fd, &self->v));
+	if (variant->block >= self->v.nr_blocks)
+		SKIP(return, "the edu VPU has %u blocks", self->v.nr_blocks);
+	vb = &self->v.b[variant->block];
+	ASSERT_LT(0, vb->nr_usable);
+	self->first = vb->usable[0].start;
+	self->last = vb->usable[vb->nr_usable - 1].last;
 	self->a = buffer();
 	self->b = buffer();
 	self->c = buffer();
@@ -190,13 +195,16 @@ FIXTURE_TEARDOWN(edu)
 }
 
 #define BLK	blk(variant->block)
+#define SID	(self->v.b[variant->block].info.sid)
 
 /* The data arrives, every size up to the device buffer, at both edges. */
 TEST_F(edu, copy_at_window_edges)
 {
 	static const __u64 sizes[] = { 1, 64, EDU_MAX - 1, EDU_MAX };
-	const __u64 src = variant->first, dst = variant->last + 1 - 4 * PAGE_SZ;
+	const __u64 src = self->first, dst = self->last + 1 - 4 * PAGE_SZ;
 	unsigned int i;
+
+	ASSERT_TRUE(vpu_usable(&self->v.b[variant->block], dst, 4 * PAGE_SZ));
 
 	ASSERT_EQ(0, _test_map_fixed(self->fd, VPUDOM_MAP_READ, BLK, self->a,
 				     4 * PAGE_SZ, src));
@@ -213,7 +221,7 @@ TEST_F(edu, copy_at_window_edges)
 	/* A bad request is refused, not passed on to the device. */
 	EXPECT_EQ(-EINVAL, edu_copy(variant->block, src, dst, EDU_MAX + 1));
 	EXPECT_EQ(-EINVAL, edu_copy(variant->block, src, dst, 0));
-	EXPECT_EQ(-EINVAL, edu_copy(3, src, dst, 64));
+	EXPECT_EQ(-EINVAL, edu_copy(self->v.nr_blocks, src, dst, 64));
 }
 
 /*
@@ -238,12 +246,12 @@ TEST_F(edu, unmap_faults_remap_reaches_new_page)
 	memset(self->b, 0x5a, PAGE_SZ);
 	/* A fresh window of the SMMU driver's rate limit: this one is logged. */
 	sleep(6);
-	before = smmu_faults(self->sid[variant->block], dst);
+	before = smmu_faults(SID, dst);
 	ASSERT_EQ(0, edu_copy(variant->block, src, dst, 256));
 	EXPECT_EQ(0x5a, self->b[0]);
 	EXPECT_EQ(0x5a, self->b[255]);
 	/* The event names this block's stream and the unmapped IOVA. */
-	EXPECT_LT(before, smmu_faults_after(self->sid[variant->block], dst,
+	EXPECT_LT(before, smmu_faults_after(SID, dst,
 					    before));
 
 	memset(self->c, 0, PAGE_SZ);
@@ -282,45 +290,47 @@ TEST_F(edu, write_to_read_only_faults)
  */
 TEST_F(edu, unmapped_iova_faults)
 {
-	const __u64 nowhere = variant->first + 64 * PAGE_SZ;
+	const __u64 nowhere = self->first + 64 * PAGE_SZ;
 	int before;
 
 	sleep(6);
-	before = smmu_faults(self->sid[variant->block], nowhere);
+	before = smmu_faults(SID, nowhere);
 	ASSERT_EQ(0, edu_fetch(variant->block, nowhere, 64));
-	EXPECT_LT(before, smmu_faults_after(self->sid[variant->block],
+	EXPECT_LT(before, smmu_faults_after(SID,
 					    nowhere, before));
 }
 
-/* A block cannot reach an IOVA mapped only in another block's domain. */
+/*
+ * A block cannot reach an IOVA mapped only in another block's domain, even
+ * one usable in its own.
+ */
 TEST(edu_other_block_faults)
 {
 	const char *dev = edu_dev();
 	__u8 *a = buffer(), *b = buffer();
+	unsigned int p, q;
+	struct vpu v;
+	__u64 x = 0;
 	int fd;
-	struct vpudom_block_info bi[3];
-	struct vpudom_info info = {
-		.size = sizeof(info),
-		.num_blocks = 3,
-		.blocks_uptr = (__u64)(uintptr_t)bi,
-	};
-	__u64 src = 0;
 
 	if (!dev)
 		SKIP(return, "no edu VPU");
 	fd = open(dev, O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, _ioctl(fd, VPUDOM_INFO, &info));
+	ASSERT_EQ(0, vpu_describe(fd, &v));
+	if (vpu_meeting(&v, 2 * PAGE_SZ, &p, &q, &x))
+		SKIP(return, "no two blocks of the edu VPU share usable IOVAs");
 	memset(a, 0x11, PAGE_SZ);
 	memset(b, 0x77, PAGE_SZ);
-	/* Block 2 reads a; b is writable at 32 MiB, but only in block 1. */
-	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(2), a, PAGE_SZ, &src));
-	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_WRITE, blk(1), b, PAGE_SZ, MIB(32)));
-	ASSERT_EQ(0, edu_copy(2, src, MIB(32), 64));
+	/* Block q reads a at x; b is writable at x + 1 page, but only in p. */
+	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(q), a, PAGE_SZ, x));
+	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_WRITE, blk(p), b, PAGE_SZ,
+				     x + PAGE_SZ));
+	ASSERT_EQ(0, edu_copy(q, x, x + PAGE_SZ, 64));
 	EXPECT_EQ(0x77, b[0]);
-	/* Block 1 itself reaches it. */
-	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ, src));
-	ASSERT_EQ(0, edu_copy(1, src, MIB(32), 64));
+	/* Block p itself reaches it. */
+	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(p), a, PAGE_SZ, x));
+	ASSERT_EQ(0, edu_copy(p, x, x + PAGE_SZ, 64));
 	EXPECT_EQ(0x11, b[0]);
 	close(fd);
 }
@@ -335,21 +345,27 @@ TEST(edu_kernel_only_range)
 {
 	const __u64 ko = MIB(2048), ko_end = MIB(2112);
 	const char *dev = edu_dev();
-	struct vpudom_iova_range r[4];
+	const struct vpu_block *b1;
 	__u8 *a = buffer();
-	__u32 n = 4;
-	int fd;
+	struct vpu v;
+	unsigned int i;
+	int fd, below = 0, above = 0;
 
 	if (!dev)
 		SKIP(return, "no edu VPU");
 	fd = open(dev, O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, _test_ranges(fd, 1, r, &n));
-	ASSERT_EQ(3, n);
-	EXPECT_EQ(MSI_LAST + 1, r[1].start);
-	EXPECT_EQ(ko - 1, r[1].last);
-	EXPECT_EQ(ko_end, r[2].start);
-	EXPECT_EQ(MIB(3500) - 1, r[2].last);
+	ASSERT_EQ(0, vpu_describe(fd, &v));
+	ASSERT_LT(1, v.nr_blocks);
+	b1 = &v.b[1];
+	/* Block 1's usable ranges stop right below it and resume above. */
+	for (i = 0; i < b1->nr_usable; i++) {
+		EXPECT_TRUE(b1->usable[i].last < ko || b1->usable[i].start >= ko_end);
+		below += b1->usable[i].last == ko - 1;
+		above += b1->usable[i].start == ko_end;
+	}
+	EXPECT_EQ(1, below);
+	EXPECT_EQ(1, above);
 	EXPECT_EQ(-EACCES, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a,
 					   PAGE_SZ, ko));
 	EXPECT_EQ(-EACCES, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a,
@@ -374,6 +390,8 @@ TEST(edu_two_blocks_one_iova)
 	const char *dev = edu_dev();
 	__u8 *a = buffer(), *b1 = buffer(), *b2 = buffer();
 	__u64 src = 0, d1 = 0, d2 = 0;
+	unsigned int p, q;
+	struct vpu v;
 	int fd, i;
 
 	if (!dev)
@@ -382,12 +400,15 @@ TEST(edu_two_blocks_one_iova)
 	ASSERT_LE(0, fd);
 	for (i = 0; i < (int)PAGE_SZ; i++)
 		a[i] = (__u8)(i ^ 0x5c);
-	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(1) | blk(2), a,
+	ASSERT_EQ(0, vpu_describe(fd, &v));
+	if (vpu_meeting(&v, PAGE_SZ, &p, &q, &src))
+		SKIP(return, "no two blocks of the edu VPU share usable IOVAs");
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(p) | blk(q), a,
 				    PAGE_SZ, &src));
-	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(1), b1, PAGE_SZ, &d1));
-	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(2), b2, PAGE_SZ, &d2));
-	ASSERT_EQ(0, edu_copy(1, src, d1, EDU_MAX));
-	ASSERT_EQ(0, edu_copy(2, src, d2, EDU_MAX));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(p), b1, PAGE_SZ, &d1));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(q), b2, PAGE_SZ, &d2));
+	ASSERT_EQ(0, edu_copy(p, src, d1, EDU_MAX));
+	ASSERT_EQ(0, edu_copy(q, src, d2, EDU_MAX));
 	EXPECT_EQ(0, memcmp(b1, a, EDU_MAX));
 	EXPECT_EQ(0, memcmp(b2, a, EDU_MAX));
 	close(fd);
@@ -415,14 +436,14 @@ TEST(edu_read_only_map_sees_later_cpu_writes)
 	fd = open(dev, O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, a[0]);	/* read: the zero page is mapped */
-	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ,
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(0), a, PAGE_SZ,
 				    &src));
-	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(1), b, PAGE_SZ,
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_WRITE, blk(0), b, PAGE_SZ,
 				    &dst));
 	for (i = 0; i < (int)PAGE_SZ; i++)
 		a[i] = (__u8)(i * 13 + 1);
 	memset(b, 0, PAGE_SZ);
-	ASSERT_EQ(0, edu_copy(1, src, dst, EDU_MAX));
+	ASSERT_EQ(0, edu_copy(0, src, dst, EDU_MAX));
 	EXPECT_EQ(0, memcmp(b, a, EDU_MAX));
 	close(fd);
 	munmap(a, PAGE_SZ);
@@ -433,15 +454,20 @@ TEST(edu_fault_storm)
 {
 	const char *dev = edu_dev();
 	__u8 *a = buffer(), *b = buffer();
-	__u64 src = 0, dst = 0;
+	__u64 src = 0, dst = 0, at;
 	int fd, i, before = smmu_faults(-1, 0);
+	struct vpu v;
 
 	if (!dev)
 		SKIP(return, "no edu VPU");
 	fd = open(dev, O_RDWR);
 	ASSERT_LE(0, fd);
-	for (i = 0; i < 200; i++)
-		ASSERT_EQ(0, edu_fetch(i % 3, MIB(700) + (i % 64) * PAGE_SZ, 64));
+	ASSERT_EQ(0, vpu_describe(fd, &v));
+	/* Nothing is mapped: every block faults, inside its window or not. */
+	for (i = 0; i < 200; i++) {
+		at = v.b[i % v.nr_blocks].usable[0].start + (i % 64) * PAGE_SZ;
+		ASSERT_EQ(0, edu_fetch(i % v.nr_blocks, at, 64));
+	}
 	EXPECT_LT(before, smmu_faults_after(-1, 0, before));
 	memset(a, 0xc3, PAGE_SZ);
 	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(0), a, PAGE_SZ, &src));

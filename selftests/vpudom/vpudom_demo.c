@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A worked example of the vpudom uAPI: open the VPU, list its blocks and
- * their usable IOVA ranges, map one buffer into blocks 1 and 2 at one
- * IOVA, show it in debugfs, unmap it.
+ * their usable IOVA ranges, map one buffer into the first two blocks that
+ * share usable IOVAs (block 0 alone if none do) at one IOVA, show it in
+ * debugfs, unmap it.  It knows no window: what it maps where comes from
+ * the VPU's answers, so it runs on any SoC.  It needs only the uAPI header
+ * and the C library (`make -C selftests/vpudom demo`).
  *
  * With --edu <device>: on the test VPU made of QEMU edu devices, have
  * block 0's device copy a message from one mapped buffer to another.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,10 +97,11 @@ int main(int argc, char **argv)
 	};
 	struct vpudom_map_user map = { .size = sizeof(map) };
 	struct vpudom_unmap unmap = { .size = sizeof(unmap) };
+	const char *inst = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
 	const size_t len = 1 << 20;
 	unsigned int i, j;
-	char *buf;
-	int fd;
+	char *buf, path[160];
+	int fd, ret = -1;
 
 	if (argc > 2 && !strcmp(argv[1], "--edu"))
 		return edu_demo(argv[2]);
@@ -132,28 +137,52 @@ int main(int argc, char **argv)
 	if (buf == MAP_FAILED)
 		return 1;
 	map.flags = VPUDOM_MAP_READ | VPUDOM_MAP_WRITE;
-	map.blocks = (1 << 1) | (1 << 2);
 	map.user_va = (uintptr_t)buf;
 	map.length = len;
-	if (ioctl(fd, VPUDOM_MAP_USER, &map)) {
-		perror("VPUDOM_MAP_USER");
-		return 1;
+	/*
+	 * The kernel finds an IOVA usable in every block asked for, or says
+	 * ENOSPC: try the pairs of blocks in order, then block 0 alone.
+	 */
+	for (i = 0; ret && i < info.num_blocks; i++) {
+		for (j = i + 1; ret && j < info.num_blocks; j++) {
+			map.blocks = (1ULL << i) | (1ULL << j);
+			ret = ioctl(fd, VPUDOM_MAP_USER, &map);
+			if (ret && errno != ENOSPC) {
+				perror("VPUDOM_MAP_USER");
+				return 1;
+			}
+		}
 	}
-	printf("\nmapped 1 MiB into block1 and block2 at IOVA 0x%llx\n",
-	       (unsigned long long)map.iova);
-	printf("\n/sys/kernel/debug/vpudom/vpudom0/block1/mappings:\n");
-	show("/sys/kernel/debug/vpudom/vpudom0/block1/mappings");
-	printf("/sys/kernel/debug/vpudom/vpudom0/block2/mappings:\n");
-	show("/sys/kernel/debug/vpudom/vpudom0/block2/mappings");
+	if (ret) {
+		map.blocks = 1;
+		if (ioctl(fd, VPUDOM_MAP_USER, &map)) {
+			perror("VPUDOM_MAP_USER");
+			return 1;
+		}
+	}
+	printf("\nmapped 1 MiB at IOVA 0x%llx into", (unsigned long long)map.iova);
+	for (i = 0; i < info.num_blocks; i++)
+		if (map.blocks & (1ULL << i))
+			printf(" %s", blocks[i].name);
+	printf("\n");
+	for (i = 0; i < info.num_blocks; i++) {
+		if (!(map.blocks & (1ULL << i)))
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/debug/vpudom/%s/%s/mappings", inst,
+			 blocks[i].name);
+		printf("\n%s:\n", path);
+		show(path);
+		unmap.block = i;
+	}
 
-	unmap.block = 1;
 	unmap.iova = map.iova;
 	unmap.length = len;
 	if (ioctl(fd, VPUDOM_UNMAP, &unmap)) {
 		perror("VPUDOM_UNMAP");
 		return 1;
 	}
-	printf("\nunmapped %llu bytes from both blocks\n",
+	printf("\nunmapped %llu bytes from every block\n",
 	       (unsigned long long)unmap.length);
 	close(fd);
 	return 0;

@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The vpudom uAPI against the reference VPU: the ioctl envelope, the map and
- * unmap contract per block, and the lifetime of sessions and instances.
- * Every test ends with nothing pinned and nothing mapped.
+ * The vpudom uAPI on any VPU: the ioctl envelope, the map and unmap
+ * contract per block, and the lifetime of sessions and instances.  Every
+ * test ends with nothing pinned and nothing mapped.
+ *
+ * The blocks, windows and usable ranges come from VPUDOM_INFO and
+ * VPUDOM_IOVA_RANGES (vpu_describe()), never from a table here: the tests
+ * that are about those answers check them against what else knows them
+ * (debugfs, the IOMMU's reserved regions in sysfs, the devicetree).  A
+ * test that needs blocks of some shape (two whose windows meet, two that
+ * do not) skips, saying so, on a VPU that has none; the fixture runs for
+ * blocks 0, 1 and 2 and skips those the VPU lacks.  Facts of the reference
+ * VPU alone are checked only on it (reference_vpu).
  *
  * Runs as root (it reads debugfs and drops to an unprivileged user where it
  * needs one).  VPUDOM_DEV names the device (default /dev/vpudom0).
@@ -24,7 +33,209 @@
 #include "kselftest_harness.h"
 #include "vpudom_utils.h"
 
-static const char * const block_names[] = { "block0", "block1", "block2" };
+/*
+ * The VPU under test, as its ioctls describe it.  Each test runs in a
+ * process of its own, so each describes it afresh.
+ */
+static struct vpu vpu;
+
+static const struct vpu *vpu_get(void)
+{
+	int fd;
+
+	if (vpu.nr_blocks)
+		return &vpu;
+	fd = open(vpudom_dev(), O_RDWR);
+	if (fd < 0)
+		return NULL;
+	if (vpu_describe(fd, &vpu))
+		vpu.nr_blocks = 0;
+	close(fd);
+	return vpu.nr_blocks ? &vpu : NULL;
+}
+
+/* The name of block @i, as the ioctls and debugfs call it. */
+#define BNAME(v, i)	((v)->b[i].info.name)
+
+/* The value of "<key>: <value>" in a block's debugfs stats, or -1. */
+static long long block_stat(const char *block, const char *key)
+{
+	char path[160], line[160];
+	long long val = -1;
+	size_t k = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEBUGFS "/%s/%s/stats", vpudom_inst(),
+		 block);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, k) && line[k] == ':')
+			val = strtoll(line + k + 1, NULL, 0);
+	fclose(f);
+	return val;
+}
+
+/*
+ * Ranges of one kind ("window", "aperture", "hole", "usable") in a
+ * block's debugfs ranges; with @kind "hole", @why gets each hole's
+ * reason ("zero", "msi", "carve-out", ...).  Returns how many.
+ */
+static int debugfs_ranges(const char *block, const char *kind,
+			  struct vpudom_iova_range *r, char (*why)[16], int max)
+{
+	char path[160], line[160], k[16], w[16];
+	unsigned long long a, b;
+	int n = 0, got;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEBUGFS "/%s/%s/ranges", vpudom_inst(),
+		 block);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		w[0] = '\0';
+		got = sscanf(line, "%15s %llx-%llx %15s", k, &a, &b, w);
+		if (got < 3 || strcmp(k, kind) || n == max)
+			continue;
+		r[n].start = a;
+		r[n].last = b;
+		if (why)
+			memcpy(why[n], w, sizeof(w));
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Take @h out of the ascending ranges @r (@n of them, room for @max). */
+static void ranges_subtract(struct vpudom_iova_range *r, unsigned int *n,
+			    unsigned int max, __u64 start, __u64 last)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < *n; i++) {
+		struct vpudom_iova_range c = r[i];
+
+		if (last < c.start || start > c.last)
+			continue;
+		if (start > c.start && last < c.last && *n < max) {
+			/* Split in two. */
+			for (j = *n; j > i + 1; j--)
+				r[j] = r[j - 1];
+			(*n)++;
+			r[i].last = start - 1;
+			r[i + 1].start = last + 1;
+			r[i + 1].last = c.last;
+			i++;
+		} else if (start > c.start) {
+			r[i].last = start - 1;
+		} else if (last < c.last) {
+			r[i].start = last + 1;
+		} else {
+			for (j = i; j + 1 < *n; j++)
+				r[j] = r[j + 1];
+			(*n)--;
+			i--;
+		}
+	}
+}
+
+/*
+ * The usable ranges of block @i worked out here, from the uAPI's
+ * definition and sources other than vpudom's own answer: the window (the
+ * block's info) within the IOMMU aperture, each rounded to the smallest
+ * page size; less IOVA 0's page, the IOMMU group's reserved regions as
+ * sysfs lists them, and the carve-outs (only debugfs knows those).
+ */
+static int expected_usable(const struct vpu *v, unsigned int i,
+			   struct vpudom_iova_range *r, unsigned int max)
+{
+	const struct vpudom_block_info *bi = &v->b[i].info;
+	__u64 g = bi->pgsize_bitmap & -bi->pgsize_bitmap;
+	struct vpudom_iova_range ap, h[16];
+	char why[16][16], path[128], type[32];
+	unsigned long long a, b;
+	unsigned int n = 1;
+	int nh, j;
+	FILE *f;
+
+	if (!g || debugfs_ranges(BNAME(v, i), "aperture", &ap, NULL, 1) != 1)
+		return -1;
+	r[0].start = bi->window_start > ap.start ? bi->window_start : ap.start;
+	r[0].last = bi->window_last < ap.last ? bi->window_last : ap.last;
+	r[0].start = (r[0].start + g - 1) & ~(g - 1);
+	r[0].last = ((r[0].last + 1) & ~(g - 1)) - 1;
+	if (r[0].start > r[0].last)
+		return 0;
+	ranges_subtract(r, &n, max, 0, g - 1);
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%lld/reserved_regions",
+		 block_stat(BNAME(v, i), "iommu_group"));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%llx %llx %31s", &a, &b, type) == 3)
+		ranges_subtract(r, &n, max, a & ~(g - 1), b | (g - 1));
+	fclose(f);
+	nh = debugfs_ranges(BNAME(v, i), "hole", h, why, 16);
+	for (j = 0; j < nh; j++)
+		if (!strcmp(why[j], "carve-out"))
+			ranges_subtract(r, &n, max, h[j].start, h[j].last);
+	return n;
+}
+
+/*
+ * A devicetree property of a context device as big-endian 32-bit cells:
+ * how many, or -1 if the device has no node or the node no property.
+ */
+static int of_cells(const char *dev, const char *prop, __u32 *cells, int max)
+{
+	char path[192];
+	unsigned char raw[64];
+	int fd, n, i;
+
+	snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/of_node/%s",
+		 dev, prop);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, raw, sizeof(raw));
+	close(fd);
+	if (n < 0 || n % 4)
+		return -1;
+	for (i = 0; i < n / 4 && i < max; i++)
+		cells[i] = (__u32)raw[4 * i] << 24 | raw[4 * i + 1] << 16 |
+			   raw[4 * i + 2] << 8 | raw[4 * i + 3];
+	return n / 4;
+}
+
+/*
+ * Block @i's line in debugfs info, "block <i> <name> stream <sid> device
+ * <dev>": 0 and its fields, or -1.
+ */
+static int debugfs_block(unsigned int i, char *name, unsigned int *sid,
+			 char *dev)
+{
+	char path[128], line[256];
+	unsigned int idx;
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEBUGFS "/%s/info", vpudom_inst());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "block %u %15s stream %x device %63s", &idx,
+			   name, sid, dev) == 4 && idx == i) {
+			ret = 0;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
 
 /* Every uAPI struct, with room past its end for the length tests. */
 union ucmd {
@@ -180,42 +391,63 @@ TEST(unknown_flags_and_reserved_fields)
 	munmap(page, PAGE_SZ);
 }
 
+/*
+ * VPUDOM_INFO against debugfs (names, streams, page sizes, windows) and,
+ * for a VPU from the devicetree, against the context nodes: the stream in
+ * `iommus`, the window in `vpudom,iova-window` where the node gives one.
+ */
 TEST(info)
 {
-	struct vpudom_block_info bi[4];
+	struct vpudom_block_info bi[VPU_MAX_BLOCKS + 1];
 	struct vpudom_info cmd = {
 		.size = sizeof(cmd),
-		.num_blocks = 2,
 		.blocks_uptr = (__u64)(uintptr_t)bi,
 	};
-	static const __u64 win[3][2] = {
-		{ MIB(600), MIB(3500) - 1 },
-		{ 0, MIB(3500) - 1 },
-		{ MIB(16), MIB(600) - 1 },
-	};
-	int fd = open(vpudom_dev(), O_RDWR), i;
-	char name[64];
+	struct vpudom_iova_range win;
+	char name[64], bname[16], dev[64], count[16];
+	unsigned int i, nr, sid;
+	__u32 cells[4];
+	int fd = open(vpudom_dev(), O_RDWR);
 
 	ASSERT_LE(0, fd);
+	debugfs_info("blocks", count, sizeof(count));
+	nr = strtoul(count, NULL, 10);
+	ASSERT_LT(0, nr);
+	ASSERT_GE(VPU_MAX_BLOCKS, nr);
 	memset(bi, 0xa5, sizeof(bi));
 	/* Too small: the count needed, and nothing written. */
+	cmd.num_blocks = nr - 1;
 	EXPECT_EQ(-EMSGSIZE, _ioctl(fd, VPUDOM_INFO, &cmd));
-	EXPECT_EQ(3, cmd.num_blocks);
+	EXPECT_EQ(nr, cmd.num_blocks);
 	EXPECT_EQ(0xa5a5a5a5, bi[0].index);
-	cmd.num_blocks = 4;
+	cmd.num_blocks = nr + 1;
 	ASSERT_EQ(0, _ioctl(fd, VPUDOM_INFO, &cmd));
-	EXPECT_EQ(3, cmd.num_blocks);
-	for (i = 0; i < 3; i++) {
-		EXPECT_STREQ(block_names[i], bi[i].name);
+	EXPECT_EQ(nr, cmd.num_blocks);
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ(0, debugfs_block(i, bname, &sid, dev));
+		EXPECT_STREQ(bname, bi[i].name);
 		EXPECT_EQ(i, bi[i].index);
-		EXPECT_EQ(0x1900 + i, bi[i].sid);
-		EXPECT_EQ(win[i][0], bi[i].window_start);
-		EXPECT_EQ(win[i][1], bi[i].window_last);
+		EXPECT_EQ(sid, bi[i].sid);
+		EXPECT_EQ(block_stat(bname, "page_sizes"), bi[i].pgsize_bitmap);
 		EXPECT_NE(0, bi[i].pgsize_bitmap & PAGE_SZ);
-		EXPECT_NE(0, bi[i].pgsize_bitmap & SZ_2M);
+		ASSERT_EQ(1, debugfs_ranges(bname, "window", &win, NULL, 1));
+		EXPECT_EQ(win.start, bi[i].window_start);
+		EXPECT_EQ(win.last, bi[i].window_last);
+		EXPECT_LE(bi[i].window_start, bi[i].window_last);
+		/* The stream: the cell after the IOMMU's phandle. */
+		if (of_cells(dev, "iommus", cells, 4) >= 2)
+			EXPECT_EQ(cells[1], bi[i].sid);
+		/* vpudom,iova-window: the first IOVA and the size, 64 bits each. */
+		if (of_cells(dev, "vpudom,iova-window", cells, 4) == 4) {
+			__u64 first = (__u64)cells[0] << 32 | cells[1];
+			__u64 size = (__u64)cells[2] << 32 | cells[3];
+
+			EXPECT_EQ(first, bi[i].window_start);
+			EXPECT_EQ(first + size - 1, bi[i].window_last);
+		}
 	}
-	/* The fourth entry is not the kernel's to write. */
-	EXPECT_EQ(0xa5a5a5a5, bi[3].index);
+	/* The entry past the last block is not the kernel's to write. */
+	EXPECT_EQ(0xa5a5a5a5, bi[nr].index);
 	/* Which VPU this is: what debugfs says of it. */
 	debugfs_info("device", name, sizeof(name));
 	EXPECT_STREQ(name, cmd.out_device);
@@ -225,10 +457,38 @@ TEST(info)
 	close(fd);
 }
 
+/*
+ * The reference VPU's windows are facts of its silicon (src/of.c): on it,
+ * and only on it, they must be exactly these.
+ */
+TEST(reference_vpu)
+{
+	static const __u64 win[3][2] = {
+		{ MIB(600), MIB(3500) - 1 },
+		{ 0, MIB(3500) - 1 },
+		{ MIB(16), MIB(600) - 1 },
+	};
+	const struct vpu *v = vpu_get();
+	char name[16];
+	unsigned int i;
+
+	ASSERT_NE(NULL, v);
+	if (strcmp(v->hardware, "ref-vpu"))
+		SKIP(return, "not the reference VPU: hardware %s", v->hardware);
+	ASSERT_EQ(3, v->nr_blocks);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "block%u", i);
+		EXPECT_STREQ(name, v->b[i].info.name);
+		EXPECT_EQ(win[i][0], v->b[i].info.window_start);
+		EXPECT_EQ(win[i][1], v->b[i].info.window_last);
+		EXPECT_NE(0, v->b[i].info.pgsize_bitmap & SZ_2M);
+	}
+}
+
 /* A caller built before the names existed gets what it asked for, no more. */
 TEST(info_without_names)
 {
-	struct vpudom_block_info bi[4];
+	struct vpudom_block_info bi[VPU_MAX_BLOCKS];
 	struct {
 		struct vpudom_info cmd;
 		char past[8];
@@ -240,11 +500,12 @@ TEST(info_without_names)
 	memset(&u, 0x5a, sizeof(u));
 	u.cmd.size = old;
 	u.cmd.flags = 0;
-	u.cmd.num_blocks = 4;
+	u.cmd.num_blocks = VPU_MAX_BLOCKS;
 	u.cmd.__reserved = 0;
 	u.cmd.blocks_uptr = (__u64)(uintptr_t)bi;
 	ASSERT_EQ(0, _ioctl(fd, VPUDOM_INFO, &u.cmd));
-	EXPECT_EQ(3, u.cmd.num_blocks);
+	ASSERT_NE(NULL, vpu_get());
+	EXPECT_EQ(vpu_get()->nr_blocks, u.cmd.num_blocks);
 	/* Not a byte written past the size the caller gave. */
 	EXPECT_EQ(0x5a, (unsigned char)u.cmd.out_device[0]);
 	EXPECT_EQ(0x5a, (unsigned char)u.past[0]);
@@ -256,36 +517,42 @@ FIXTURE(vpudom) {
 	void *buf;
 	size_t len;
 	long pins;
+	struct vpu v;
+	__u64 first;		/* first usable IOVA of the block */
+	__u64 last;		/* last usable IOVA of the block */
 };
 
+/* The block, by number; a VPU with fewer blocks skips. */
 FIXTURE_VARIANT(vpudom) {
 	unsigned int block;
-	__u64 first;		/* first usable IOVA */
-	__u64 last;		/* last usable IOVA */
-	int msi;		/* the MSI hole is inside the window */
-	__u64 win_first;	/* first IOVA of the window */
 };
 
 FIXTURE_VARIANT_ADD(vpudom, block0) {
-	.block = 0, .first = MIB(600), .last = MIB(3500) - 1, .msi = 0,
-	.win_first = MIB(600),
+	.block = 0,
 };
 
 FIXTURE_VARIANT_ADD(vpudom, block1) {
-	.block = 1, .first = PAGE_SZ, .last = MIB(3500) - 1, .msi = 1,
-	.win_first = 0,
+	.block = 1,
 };
 
 FIXTURE_VARIANT_ADD(vpudom, block2) {
-	.block = 2, .first = MIB(16), .last = MIB(600) - 1, .msi = 1,
-	.win_first = MIB(16),
+	.block = 2,
 };
 
 FIXTURE_SETUP(vpudom)
 {
+	const struct vpu_block *b;
+
 	self->pins = pins_held();
 	self->fd = open(vpudom_dev(), O_RDWR);
 	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, vpu_describe(self->fd, &self->v));
+	if (variant->block >= self->v.nr_blocks)
+		SKIP(return, "the VPU has %u blocks", self->v.nr_blocks);
+	b = &self->v.b[variant->block];
+	ASSERT_LT(0, b->nr_usable);
+	self->first = b->usable[0].start;
+	self->last = b->usable[b->nr_usable - 1].last;
 	self->len = 8 * SZ_1M;
 	self->buf = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -294,7 +561,7 @@ FIXTURE_SETUP(vpudom)
 
 FIXTURE_TEARDOWN(vpudom)
 {
-	int i;
+	unsigned int i;
 
 	close(self->fd);
 	munmap(self->buf, self->len);
@@ -302,41 +569,57 @@ FIXTURE_TEARDOWN(vpudom)
 	EXPECT_EQ(self->pins, pins_held());
 	EXPECT_EQ(0, user_acct(0, "mappings"));
 	EXPECT_EQ(0, user_acct(0, "bytes"));
-	for (i = 0; i < 3; i++)
-		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
+	for (i = 0; i < self->v.nr_blocks; i++)
+		EXPECT_EQ(0, debugfs_mappings(BNAME(&self->v, i)));
 }
 
 #define BLK	blk(variant->block)
+#define B	(&self->v.b[variant->block])
 #define RW	(VPUDOM_MAP_READ | VPUDOM_MAP_WRITE)
 
+/*
+ * The block's usable ranges: exactly those worked out from the window and
+ * the IOMMU's reserved regions (expected_usable()), and those debugfs
+ * lists; EMSGSIZE and the count when the array is too small.
+ */
 TEST_F(vpudom, iova_ranges_exact)
 {
-	struct vpudom_iova_range r[4];
+	struct vpudom_iova_range r[VPU_MAX_RANGES], want[VPU_MAX_RANGES];
+	struct vpudom_iova_range dbg[VPU_MAX_RANGES];
+	int nwant, ndbg, i;
 	__u32 n = 0;
 
+	nwant = expected_usable(&self->v, variant->block, want, VPU_MAX_RANGES);
+	ASSERT_LT(0, nwant);
 	memset(r, 0xa5, sizeof(r));
 	EXPECT_EQ(-EMSGSIZE, _test_ranges(self->fd, variant->block, r, &n));
-	EXPECT_EQ(variant->msi ? 2 : 1, n);
+	EXPECT_EQ(nwant, n);
 	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, r[0].start);
-	n = 4;
+	n = VPU_MAX_RANGES;
 	ASSERT_EQ(0, _test_ranges(self->fd, variant->block, r, &n));
-	ASSERT_EQ(variant->msi ? 2 : 1, n);
-	EXPECT_EQ(variant->first, r[0].start);
-	if (variant->msi) {
-		EXPECT_EQ(MSI_START - 1, r[0].last);
-		EXPECT_EQ(MSI_LAST + 1, r[1].start);
-		EXPECT_EQ(variant->last, r[1].last);
-	} else {
-		EXPECT_EQ(variant->last, r[0].last);
+	ASSERT_EQ(nwant, n);
+	ndbg = debugfs_ranges(BNAME(&self->v, variant->block), "usable", dbg,
+			      NULL, VPU_MAX_RANGES);
+	EXPECT_EQ(nwant, ndbg);
+	for (i = 0; i < nwant; i++) {
+		EXPECT_EQ(want[i].start, r[i].start);
+		EXPECT_EQ(want[i].last, r[i].last);
+		if (i < ndbg) {
+			EXPECT_EQ(dbg[i].start, r[i].start);
+			EXPECT_EQ(dbg[i].last, r[i].last);
+		}
+		TH_LOG("usable 0x%llx-0x%llx", (unsigned long long)r[i].start,
+		       (unsigned long long)r[i].last);
 	}
-	n = 4;
-	EXPECT_EQ(-EINVAL, _test_ranges(self->fd, 3, r, &n));
+	n = VPU_MAX_RANGES;
+	EXPECT_EQ(-EINVAL, _test_ranges(self->fd, self->v.nr_blocks, r, &n));
 }
 
 TEST_F(vpudom, map_argument_errors)
 {
 	char *b = self->buf;
-	__u64 iova = variant->first;
+	__u64 iova = self->first;
+	unsigned int nr = self->v.nr_blocks;
 
 	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, 0, BLK, b, PAGE_SZ, NULL));
 	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, BLK, b, 0, NULL));
@@ -344,7 +627,7 @@ TEST_F(vpudom, map_argument_errors)
 	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, BLK, b + 8, PAGE_SZ, NULL));
 	EXPECT_EQ(-EINVAL, _test_map_fixed(self->fd, RW, BLK, b, PAGE_SZ, iova + 512));
 	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, 0, b, PAGE_SZ, NULL));
-	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, 1ULL << 3, b, PAGE_SZ, NULL));
+	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, blk(nr), b, PAGE_SZ, NULL));
 	EXPECT_EQ(-EINVAL, _test_map_user(self->fd, RW, BLK | (1ULL << 40), b,
 					  PAGE_SZ, NULL));
 	/* Wrapping, never a warning. */
@@ -361,7 +644,7 @@ TEST_F(vpudom, map_argument_errors)
 	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, variant->block, iova + 1, PAGE_SZ, NULL));
 	EXPECT_EQ(-EOVERFLOW, _test_unmap(self->fd, variant->block, 0ULL - PAGE_SZ,
 					  2 * PAGE_SZ, NULL));
-	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, 3, iova, PAGE_SZ, NULL));
+	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, nr, iova, PAGE_SZ, NULL));
 	EXPECT_EQ(self->pins, pins_held());
 }
 
@@ -376,7 +659,7 @@ TEST_F(vpudom, unmapped_user_range)
 	/* Nothing stays pinned, charged or mapped. */
 	EXPECT_EQ(self->pins, pins_held());
 	EXPECT_EQ(0, user_acct(0, "mappings"));
-	EXPECT_EQ(0, debugfs_mappings(block_names[variant->block]));
+	EXPECT_EQ(0, debugfs_mappings(B->info.name));
 	munmap(b, 4 * PAGE_SZ);
 }
 
@@ -393,47 +676,88 @@ TEST_F(vpudom, read_only_memory)
 	EXPECT_EQ(self->pins, pins_held());
 	ASSERT_EQ(0, _test_map_user(self->fd, VPUDOM_MAP_READ, BLK, ro,
 				    4 * PAGE_SZ, &iova));
-	EXPECT_TRUE(debugfs_has(block_names[variant->block], iova, "r-"));
+	EXPECT_TRUE(debugfs_has(B->info.name, iova, "r-"));
 	EXPECT_EQ(0, _test_unmap(self->fd, variant->block, iova, 4 * PAGE_SZ, NULL));
 	munmap(ro, 4 * PAGE_SZ);
 }
 
+/*
+ * The errno of a fixed map over the hole at @iova: a reserved hole
+ * (debugfs lists it) EADDRINUSE; otherwise it can only be a kernel-only
+ * range, EACCES.
+ */
+static int hole_errno(const char *block, __u64 iova)
+{
+	struct vpudom_iova_range h[16];
+	int n = debugfs_ranges(block, "hole", h, NULL, 16), i;
+
+	for (i = 0; i < n; i++)
+		if (iova >= h[i].start && iova <= h[i].last)
+			return -EADDRINUSE;
+	return -EACCES;
+}
+
 TEST_F(vpudom, fixed_iova_edges)
 {
-	const __u64 p = PAGE_SZ, first = variant->first, last = variant->last;
+	const struct vpu_block *vb = B;
+	const __u64 p = PAGE_SZ, first = self->first, last = self->last;
+	const __u64 ws = vb->info.window_start, wl = vb->info.window_last;
 	char *b = self->buf;
-	__u64 n;
+	__u64 n, mapped = 0, hs, hl;
+	unsigned int i;
+	int err;
 
 	/* Exactly the first and the last usable pages. */
 	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, first));
 	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, last + 1 - p));
-	/* Outside, or straddling either edge of the window. */
-	if (variant->win_first) {
-		EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, p,
-						   variant->win_first - p));
-	}
-	EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
-					   last + 1 - p));
-	EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, p, last + 1));
-	if (variant->win_first) {
+	mapped = first == last + 1 - p ? 1 : 2;
+	/* Outside the window, or straddling either of its edges. */
+	if (ws) {
+		EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, p, ws - p));
 		EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
-						   variant->win_first - p));
-	} else {
-		/* IOVA 0 is never handed out. */
-		EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, BLK, b, p, 0));
+						   ws - p));
 	}
-	/* Over the SMMUv3 MSI window, and straddling its edges. */
-	if (variant->msi) {
-		EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, BLK, b, p, MSI_START));
-		EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
-						       MSI_START - p));
-		EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
-						       MSI_LAST + 1 - p));
-		ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, MSI_START - p));
-		ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, p, MSI_LAST + 1));
+	if (wl + 1) {
+		EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, p, wl + 1));
+		EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
+						   wl + 1 - p));
+	}
+	/*
+	 * Every hole of the window (IOVA 0, the IOMMU's reserved regions,
+	 * carve-outs: what lies between the usable ranges): refused over it
+	 * and over either of its edges; the pages right next to it map.
+	 */
+	for (i = 0; i <= vb->nr_usable; i++) {
+		hs = i ? vb->usable[i - 1].last + 1 : ws;
+		hl = i < vb->nr_usable ? vb->usable[i].start - 1 : wl;
+		if ((i && hs == 0) || hs > hl || (i == vb->nr_usable && hs > wl))
+			continue;
+		err = hole_errno(vb->info.name, hs);
+		TH_LOG("hole 0x%llx-0x%llx: %d", (unsigned long long)hs,
+		       (unsigned long long)hl, err);
+		EXPECT_EQ(err, _test_map_fixed(self->fd, RW, BLK, b, p, hs));
+		EXPECT_EQ(err, _test_map_fixed(self->fd, RW, BLK, b, p, hl + 1 - p));
+		if (hs > ws) {
+			EXPECT_EQ(err, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
+						       hs - p));
+			if (hs - p != first && hs - p != last + 1 - p) {
+				ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b,
+							     p, hs - p));
+				mapped++;
+			}
+		}
+		if (hl < wl) {
+			EXPECT_EQ(err, _test_map_fixed(self->fd, RW, BLK, b, 2 * p,
+						       hl + 1 - p));
+			if (hl + 1 != first && hl + 1 != last + 1 - p) {
+				ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b,
+							     p, hl + 1));
+				mapped++;
+			}
+		}
 	}
 	ASSERT_EQ(0, _test_unmap_all(self->fd, &n));
-	EXPECT_EQ((variant->msi ? 4 : 2) * p, n);
+	EXPECT_EQ(mapped * p, n);
 }
 
 /*
@@ -443,22 +767,26 @@ TEST_F(vpudom, fixed_iova_edges)
 TEST_F(vpudom, fixed_iova_checked_before_pin)
 {
 	void *nowhere = (void *)(uintptr_t)(1ULL << 46);
+	const __u64 end = B->info.window_last + 1;
 
+	ASSERT_NE(0, end);
 	EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, nowhere, PAGE_SZ,
-					   variant->last + 1));
+					   end));
 	EXPECT_EQ(-ERANGE, _test_map_fixed(self->fd, RW, BLK, nowhere,
-					   2 * PAGE_SZ, variant->last + 1 - PAGE_SZ));
+					   2 * PAGE_SZ, end - PAGE_SZ));
 	EXPECT_EQ(-EFAULT, _test_map_fixed(self->fd, RW, BLK, nowhere, PAGE_SZ,
-					   variant->first));
+					   self->first));
 	EXPECT_EQ(self->pins, pins_held());
 }
 
 TEST_F(vpudom, fixed_iova_overlaps)
 {
-	const __u64 p = PAGE_SZ, x = variant->first + 64 * PAGE_SZ;
+	const struct vpudom_iova_range *r = vpu_largest(B);
+	const __u64 p = PAGE_SZ, x = r->start + 64 * PAGE_SZ;
 	char *b = self->buf;
 	__u64 n;
 
+	ASSERT_LE(x + 6 * p - 1, r->last);
 	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x));
 	/* Same, inside, covering, over the start, over the end. */
 	EXPECT_EQ(-EEXIST, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x));
@@ -489,16 +817,12 @@ TEST_F(vpudom, automatic_iova)
 		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 			ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, b, sizes[i], &iova));
 			total += sizes[i];
-			EXPECT_LE(variant->first, iova);
-			EXPECT_GE(variant->last, iova + sizes[i] - 1);
+			/* Inside one usable range: no hole, not IOVA 0. */
+			EXPECT_TRUE(vpu_usable(B, iova, sizes[i]));
 			EXPECT_NE(0, iova);
-			if (variant->msi) {
-				EXPECT_TRUE(iova + sizes[i] - 1 < MSI_START ||
-					    iova > MSI_LAST);
-			}
 			/* Aligned to the largest page size that fits. */
-			EXPECT_EQ(0, iova % (sizes[i] >= SZ_2M ? SZ_2M : PAGE_SZ));
-			EXPECT_TRUE(debugfs_has(block_names[variant->block], iova, "user"));
+			EXPECT_EQ(0, iova % vpu_align(B, sizes[i]));
+			EXPECT_TRUE(debugfs_has(B->info.name, iova, "user"));
 		}
 	}
 	ASSERT_EQ(0, _test_unmap_all(self->fd, &n));
@@ -507,17 +831,19 @@ TEST_F(vpudom, automatic_iova)
 
 TEST_F(vpudom, unmap_rules)
 {
-	const __u64 p = PAGE_SZ, x = variant->first + 256 * PAGE_SZ;
+	const struct vpudom_iova_range *r = vpu_largest(B);
+	const __u64 p = PAGE_SZ, x = r->start + 256 * PAGE_SZ;
 	char *b = self->buf;
 	__u64 n;
 
+	ASSERT_LE(x + 13 * p - 1, r->last);
 	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x));
 	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x + 4 * p));
 	ASSERT_EQ(0, _test_map_fixed(self->fd, RW, BLK, b, 4 * p, x + 8 * p));
 	/* A cut through a mapping unmaps nothing. */
 	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, variant->block, x + 4 * p, p, NULL));
 	EXPECT_EQ(-EINVAL, _test_unmap(self->fd, variant->block, x, 6 * p, NULL));
-	EXPECT_EQ(3, debugfs_mappings(block_names[variant->block]));
+	EXPECT_EQ(3, debugfs_mappings(B->info.name));
 	/* Nothing there. */
 	EXPECT_EQ(-ENOENT, _test_unmap(self->fd, variant->block, x + 12 * p, p, NULL));
 	/* One range over three whole mappings, with room around them. */
@@ -544,21 +870,22 @@ TEST_F(vpudom, munmap_while_mapped)
 
 TEST_F(vpudom, close_with_live_mappings)
 {
+	const unsigned int nr = self->v.nr_blocks;
 	__u64 iova = 0;
-	int i;
+	unsigned int i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < nr; i++)
 		ASSERT_EQ(0, _test_map_user(self->fd, RW, blk(i), self->buf,
 					    SZ_1M, &iova));
 	ASSERT_EQ(0, _test_map_user(self->fd, RW, BLK, self->buf, 2 * SZ_1M, &iova));
-	EXPECT_EQ(self->pins + 5 * 256, pins_held());
-	EXPECT_EQ(4, user_acct(0, "mappings"));
-	EXPECT_EQ(5 * SZ_1M, user_acct(0, "bytes"));
+	EXPECT_EQ(self->pins + (nr + 2) * 256, pins_held());
+	EXPECT_EQ(nr + 1, user_acct(0, "mappings"));
+	EXPECT_EQ((nr + 2) * SZ_1M, user_acct(0, "bytes"));
 	close(self->fd);
 	EXPECT_EQ(self->pins, pins_held());
 	EXPECT_EQ(0, user_acct(0, "mappings"));
-	for (i = 0; i < 3; i++)
-		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
+	for (i = 0; i < nr; i++)
+		EXPECT_EQ(0, debugfs_mappings(BNAME(&self->v, i)));
 	/* A new open works. */
 	self->fd = open(vpudom_dev(), O_RDWR);
 	ASSERT_LE(0, self->fd);
@@ -567,21 +894,27 @@ TEST_F(vpudom, close_with_live_mappings)
 
 TEST(same_iova_in_two_blocks)
 {
+	const struct vpu *v = vpu_get();
 	int fd = open(vpudom_dev(), O_RDWR);
 	long pins = pins_held();
 	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	__u64 n;
+	unsigned int b1, b2;
+	__u64 n, x = 0;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, _test_map_fixed(fd, RW, 1 << 1, b, 4 * PAGE_SZ, MIB(32)));
-	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, 1 << 2, b, 4 * PAGE_SZ, MIB(32)));
-	EXPECT_TRUE(debugfs_has("block1", MIB(32), "rw"));
-	EXPECT_TRUE(debugfs_has("block2", MIB(32), "r-"));
-	ASSERT_EQ(0, _test_unmap(fd, 1, MIB(32), 4 * PAGE_SZ, &n));
-	EXPECT_FALSE(debugfs_has("block1", MIB(32), "user"));
-	EXPECT_TRUE(debugfs_has("block2", MIB(32), "user"));
-	ASSERT_EQ(0, _test_unmap(fd, 2, MIB(32), 4 * PAGE_SZ, &n));
+	ASSERT_NE(NULL, v);
+	if (vpu_meeting(v, 4 * PAGE_SZ, &b1, &b2, &x))
+		SKIP(return, "no two blocks of the VPU share usable IOVAs");
+	/* One IOVA, two blocks, two mappings, each with its own rights. */
+	ASSERT_EQ(0, _test_map_fixed(fd, RW, blk(b1), b, 4 * PAGE_SZ, x));
+	ASSERT_EQ(0, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(b2), b, 4 * PAGE_SZ, x));
+	EXPECT_TRUE(debugfs_has(BNAME(v, b1), x, "rw"));
+	EXPECT_TRUE(debugfs_has(BNAME(v, b2), x, "r-"));
+	ASSERT_EQ(0, _test_unmap(fd, b1, x, 4 * PAGE_SZ, &n));
+	EXPECT_FALSE(debugfs_has(BNAME(v, b1), x, "user"));
+	EXPECT_TRUE(debugfs_has(BNAME(v, b2), x, "user"));
+	ASSERT_EQ(0, _test_unmap(fd, b2, x, 4 * PAGE_SZ, &n));
 	EXPECT_EQ(4 * PAGE_SZ, n);
 	close(fd);
 	munmap(b, 4 * PAGE_SZ);
@@ -590,35 +923,37 @@ TEST(same_iova_in_two_blocks)
 
 TEST(several_blocks_all_or_nothing)
 {
+	const struct vpu *v = vpu_get();
 	int fd = open(vpudom_dev(), O_RDWR);
 	long pins = pins_held();
 	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	__u64 iova = 0, n = 0;
+	unsigned int b1, b2;
+	__u64 iova = 0, n = 0, x = 0, mask;
+	char owner[32];
 
 	ASSERT_LE(0, fd);
-	/* One IOVA from the intersection of the windows, in both blocks. */
-	ASSERT_EQ(0, _test_map_user(fd, RW, 0x6, b, 4 * PAGE_SZ, &iova));
-	EXPECT_LE(MIB(16), iova);
-	EXPECT_GT(MIB(600), iova);
-	EXPECT_TRUE(debugfs_has("block1", iova, "0x0006 user"));
-	EXPECT_TRUE(debugfs_has("block2", iova, "0x0006 user"));
+	ASSERT_NE(NULL, v);
+	if (vpu_meeting(v, 4 * PAGE_SZ, &b1, &b2, &x))
+		SKIP(return, "no two blocks of the VPU share usable IOVAs");
+	mask = blk(b1) | blk(b2);
+	snprintf(owner, sizeof(owner), "0x%04llx user", (unsigned long long)mask);
+	/* The lowest IOVA usable in both blocks, mapped in both. */
+	ASSERT_EQ(0, _test_map_user(fd, RW, mask, b, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(x, iova);
+	EXPECT_TRUE(debugfs_has(BNAME(v, b1), iova, owner));
+	EXPECT_TRUE(debugfs_has(BNAME(v, b2), iova, owner));
 	EXPECT_EQ(pins + 4, pins_held());
 	/* Unmapping through one block takes it out of both. */
-	ASSERT_EQ(0, _test_unmap(fd, 2, iova, 4 * PAGE_SZ, &n));
+	ASSERT_EQ(0, _test_unmap(fd, b2, iova, 4 * PAGE_SZ, &n));
 	EXPECT_EQ(4 * PAGE_SZ, n);
-	EXPECT_EQ(0, debugfs_mappings("block1"));
+	EXPECT_EQ(0, debugfs_mappings(BNAME(v, b1)));
 
 	/* Taken in one block: mapped in none. */
-	ASSERT_EQ(0, _test_map_fixed(fd, RW, 1 << 2, b, PAGE_SZ, MIB(64) + PAGE_SZ));
-	EXPECT_EQ(-EEXIST, _test_map_fixed(fd, RW, 0x6, b, 4 * PAGE_SZ, MIB(64)));
-	EXPECT_EQ(0, debugfs_mappings("block1"));
-	EXPECT_EQ(1, debugfs_mappings("block2"));
-	/* Inside one window but not the other. */
-	EXPECT_EQ(-ERANGE, _test_map_fixed(fd, RW, 0x3, b, PAGE_SZ, MIB(32)));
-	EXPECT_EQ(0, debugfs_mappings("block1"));
-	/* Windows that do not meet. */
-	EXPECT_EQ(-ENOSPC, _test_map_user(fd, RW, 0x5, b, PAGE_SZ, &iova));
+	ASSERT_EQ(0, _test_map_fixed(fd, RW, blk(b2), b, PAGE_SZ, x + PAGE_SZ));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(fd, RW, mask, b, 4 * PAGE_SZ, x));
+	EXPECT_EQ(0, debugfs_mappings(BNAME(v, b1)));
+	EXPECT_EQ(1, debugfs_mappings(BNAME(v, b2)));
 	ASSERT_EQ(0, _test_unmap_all(fd, &n));
 	EXPECT_EQ(PAGE_SZ, n);
 	close(fd);
@@ -626,8 +961,90 @@ TEST(several_blocks_all_or_nothing)
 	EXPECT_EQ(pins, pins_held());
 }
 
+/*
+ * A page usable in block @in and outside block @out's window (the first
+ * or the last page of one of @in's usable ranges): 0, or -ENOENT.
+ */
+static int usable_outside(const struct vpu *v, unsigned int *in,
+			  unsigned int *out, __u64 *x)
+{
+	unsigned int i, j, k, e;
+	__u64 c[2];
+
+	for (i = 0; i < v->nr_blocks; i++)
+		for (k = 0; k < v->b[i].nr_usable; k++) {
+			c[0] = v->b[i].usable[k].start;
+			c[1] = v->b[i].usable[k].last + 1 - PAGE_SZ;
+			for (j = 0; j < v->nr_blocks; j++)
+				for (e = 0; e < 2; e++)
+					if (j != i && !vpu_in_window(&v->b[j], c[e], PAGE_SZ)) {
+						*in = i;
+						*out = j;
+						*x = c[e];
+						return 0;
+					}
+		}
+	return -ENOENT;
+}
+
+/*
+ * A page usable in one block and outside another's window: a fixed map
+ * into both is ERANGE, and maps in neither.
+ */
+TEST(several_blocks_outside_one_window)
+{
+	const struct vpu *v = vpu_get();
+	int fd = open(vpudom_dev(), O_RDWR);
+	char *b = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	unsigned int i, j;
+	__u64 x = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, v);
+	if (usable_outside(v, &i, &j, &x))
+		SKIP(return, "every block's usable IOVAs are in every window");
+	TH_LOG("0x%llx: usable in %s, outside %s's window",
+	       (unsigned long long)x, BNAME(v, i), BNAME(v, j));
+	EXPECT_EQ(-ERANGE, _test_map_fixed(fd, RW, blk(i) | blk(j), b, PAGE_SZ, x));
+	EXPECT_EQ(0, debugfs_mappings(BNAME(v, i)));
+	EXPECT_EQ(0, debugfs_mappings(BNAME(v, j)));
+	/* The block whose window holds it takes it alone. */
+	EXPECT_EQ(0, _test_map_fixed(fd, RW, blk(i), b, PAGE_SZ, x));
+	EXPECT_EQ(0, _test_unmap_all(fd, NULL));
+	close(fd);
+	munmap(b, PAGE_SZ);
+}
+
+/* Blocks that share no usable IOVA: an automatic map into both, ENOSPC. */
+TEST(several_blocks_windows_apart)
+{
+	const struct vpu *v = vpu_get();
+	int fd = open(vpudom_dev(), O_RDWR);
+	char *b = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	unsigned int i, j;
+	__u64 iova = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, v);
+	for (i = 0; i < v->nr_blocks; i++)
+		for (j = i + 1; j < v->nr_blocks; j++)
+			if (vpu_common(v, blk(i) | blk(j), PAGE_SZ, &iova))
+				goto apart;
+	SKIP(return, "every two blocks of the VPU share usable IOVAs");
+apart:
+	EXPECT_EQ(-ENOSPC, _test_map_user(fd, RW, blk(i) | blk(j), b, PAGE_SZ,
+					  &iova));
+	EXPECT_EQ(0, debugfs_mappings(BNAME(v, i)));
+	EXPECT_EQ(0, debugfs_mappings(BNAME(v, j)));
+	close(fd);
+	munmap(b, PAGE_SZ);
+}
+
 TEST(sessions_are_private)
 {
+	const struct vpu *v = vpu_get();
 	int fd1 = open(vpudom_dev(), O_RDWR), fd2 = open(vpudom_dev(), O_RDWR);
 	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -635,50 +1052,88 @@ TEST(sessions_are_private)
 
 	ASSERT_LE(0, fd1);
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, _test_map_user(fd1, RW, 1 << 1, b, 4 * PAGE_SZ, &iova));
-	EXPECT_EQ(-ENOENT, _test_unmap(fd2, 1, iova, 4 * PAGE_SZ, NULL));
+	ASSERT_NE(NULL, v);
+	ASSERT_EQ(0, _test_map_user(fd1, RW, blk(0), b, 4 * PAGE_SZ, &iova));
+	EXPECT_EQ(-ENOENT, _test_unmap(fd2, 0, iova, 4 * PAGE_SZ, NULL));
 	ASSERT_EQ(0, _test_unmap_all(fd2, &n));
 	EXPECT_EQ(0, n);
 	/* The IOVA is taken for everyone, seen or not. */
-	EXPECT_EQ(-EEXIST, _test_map_fixed(fd2, RW, 1 << 1, b, PAGE_SZ, iova));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(fd2, RW, blk(0), b, PAGE_SZ, iova));
 	close(fd2);
-	EXPECT_EQ(1, debugfs_mappings("block1"));
-	ASSERT_EQ(0, _test_unmap(fd1, 1, iova, 4 * PAGE_SZ, &n));
+	EXPECT_EQ(1, debugfs_mappings(BNAME(v, 0)));
+	ASSERT_EQ(0, _test_unmap(fd1, 0, iova, 4 * PAGE_SZ, &n));
 	EXPECT_EQ(4 * PAGE_SZ, n);
 	close(fd1);
 	munmap(b, 4 * PAGE_SZ);
 }
 
-/* Fill block2's window, free one mapping, and fit the same size again. */
+/*
+ * How many @chunk-byte maps fit in @b, each at the lowest free IOVA
+ * aligned as the allocator aligns it: packed from the aligned start of
+ * each usable range.
+ */
+static unsigned int chunks_that_fit(const struct vpu_block *b, __u64 chunk)
+{
+	__u64 align = vpu_align(b, chunk), start;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < b->nr_usable; i++) {
+		start = (b->usable[i].start + align - 1) & ~(align - 1);
+		if (start < b->usable[i].start || start > b->usable[i].last)
+			continue;
+		n += (b->usable[i].last - start + 1) / chunk;
+	}
+	return n;
+}
+
+/*
+ * Fill the window of the block with the fewest usable IOVAs, free one
+ * mapping, and fit the same size again, at the same place.
+ */
 TEST(fill_window_until_enospc)
 {
 	const size_t chunk = 32 * SZ_1M;
-	int fd = open(vpudom_dev(), O_RDWR), n = 0, ret, i;
+	const struct vpu *v = vpu_get();
+	int fd = open(vpudom_dev(), O_RDWR), ret, i, n = 0;
 	long pins = pins_held();
-	__u64 iova[32], again = 0, bytes = 0;
-	char *b = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	__u64 iova[48], again = 0, bytes = 0;
+	unsigned int blk_i = 0, j, want = ~0u, fit;
+	char *b;
 
 	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, v);
+	for (j = 0; j < v->nr_blocks; j++) {
+		fit = chunks_that_fit(&v->b[j], chunk);
+		if (fit < want) {
+			want = fit;
+			blk_i = j;
+		}
+	}
+	if (!want || want >= ARRAY_SIZE(iova))
+		SKIP(return, "no block takes between 1 and %zu maps of 32 MiB (the fewest: %u)",
+		     ARRAY_SIZE(iova) - 1, want);
+	TH_LOG("%s: %u maps of 32 MiB fit", BNAME(v, blk_i), want);
+	b = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, b);
 	for (;;) {
-		ASSERT_GT(32, n);
-		ret = _test_map_user(fd, VPUDOM_MAP_READ, 1 << 2, b, chunk, &iova[n]);
+		ASSERT_GT(ARRAY_SIZE(iova), n);
+		ret = _test_map_user(fd, VPUDOM_MAP_READ, blk(blk_i), b, chunk,
+				     &iova[n]);
 		if (ret)
 			break;
-		EXPECT_LE(MIB(16), iova[n]);
-		EXPECT_GE(MIB(600), iova[n] + chunk);
-		EXPECT_TRUE(iova[n] + chunk - 1 < MSI_START || iova[n] > MSI_LAST);
+		EXPECT_TRUE(vpu_usable(&v->b[blk_i], iova[n], chunk));
 		n++;
 	}
 	EXPECT_EQ(-ENOSPC, ret);
-	/* 16..112 MiB below the MSI hole, 130..578 MiB above it */
-	EXPECT_EQ(3 + 14, n);
-	ASSERT_EQ(0, _test_unmap(fd, 2, iova[5], chunk, &bytes));
-	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, 1 << 2, b, chunk, &again));
-	EXPECT_EQ(iova[5], again);
+	EXPECT_EQ(want, n);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(0, _test_unmap(fd, blk_i, iova[n / 2], chunk, &bytes));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(blk_i), b, chunk,
+				    &again));
+	EXPECT_EQ(iova[n / 2], again);
 	for (i = 0; i < n; i++)
-		EXPECT_EQ(0, _test_unmap(fd, 2, iova[i], chunk, NULL));
+		EXPECT_EQ(0, _test_unmap(fd, blk_i, iova[i], chunk, NULL));
 	close(fd);
 	munmap(b, chunk);
 	EXPECT_EQ(pins, pins_held());
@@ -906,20 +1361,29 @@ TEST(writable_file_pins)
  */
 TEST(per_user_limits)
 {
+	const struct vpu *v = vpu_get();
 	int fd1 = open(vpudom_dev(), O_RDWR), fd2 = open(vpudom_dev(), O_RDWR);
 	char *b = mmap(NULL, 64 * PAGE_SZ, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	char old_n[32] = "", old_b[32] = "";
-	__u64 iova = 0;
+	char old_n[32] = "", old_b[32] = "", cap[32];
+	unsigned int b1 = 0, b2 = 0, in = 1;
+	__u64 iova = 0, mask = blk(0);
 	int i;
 
 	ASSERT_LE(0, fd1);
 	ASSERT_LE(0, fd2);
 	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(NULL, v);
+	/* Two blocks if two share IOVAs, else block 0 alone. */
+	if (!vpu_meeting(v, 32 * PAGE_SZ, &b1, &b2, &iova)) {
+		mask = blk(b1) | blk(b2);
+		in = 2;
+	}
 	ASSERT_EQ(0, set_param("max_user_mappings", "8\n", old_n, sizeof(old_n)));
 	for (i = 0; i < 8; i++)
 		EXPECT_EQ(0, _test_map_user(i & 1 ? fd2 : fd1, VPUDOM_MAP_READ,
-					    blk(i % 3), b, PAGE_SZ, &iova));
+					    blk(i % v->nr_blocks), b, PAGE_SZ,
+					    &iova));
 	EXPECT_EQ(8, user_acct(0, "mappings"));
 	EXPECT_EQ(8 * PAGE_SZ, user_acct(0, "bytes"));
 	EXPECT_EQ(-EDQUOT, _test_map_user(fd1, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
@@ -928,13 +1392,14 @@ TEST(per_user_limits)
 	EXPECT_EQ(4, user_acct(0, "mappings"));
 	ASSERT_EQ(0, set_param("max_user_mappings", old_n, NULL, 0));
 
-	/* 4 pages are held; 32 more in two blocks makes 68 of 68. */
-	ASSERT_EQ(0, set_param("max_user_bytes", "278528\n", old_b, sizeof(old_b)));
-	EXPECT_EQ(0, _test_map_user(fd1, VPUDOM_MAP_READ, blk(0) | blk(1), b,
+	/* 4 pages are held; 32 more in @in blocks reach the cap exactly. */
+	snprintf(cap, sizeof(cap), "%lu\n", (4 + 32 * in) * PAGE_SZ);
+	ASSERT_EQ(0, set_param("max_user_bytes", cap, old_b, sizeof(old_b)));
+	EXPECT_EQ(0, _test_map_user(fd1, VPUDOM_MAP_READ, mask, b,
 				    32 * PAGE_SZ, &iova));
-	EXPECT_EQ(68 * PAGE_SZ, user_acct(0, "bytes"));
+	EXPECT_EQ((4 + 32 * in) * PAGE_SZ, user_acct(0, "bytes"));
 	EXPECT_EQ(-EDQUOT, _test_map_user(fd1, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
-	EXPECT_EQ(0, _test_unmap(fd1, 0, iova, 32 * PAGE_SZ, NULL));
+	EXPECT_EQ(0, _test_unmap(fd1, b1, iova, 32 * PAGE_SZ, NULL));
 	EXPECT_EQ(0, _test_map_user(fd1, VPUDOM_MAP_READ, 1, b, PAGE_SZ, &iova));
 	ASSERT_EQ(0, set_param("max_user_bytes", old_b, NULL, 0));
 	close(fd1);
@@ -973,26 +1438,28 @@ TEST(max_mappings_per_session)
 
 TEST(open_map_close_cycles)
 {
+	const struct vpu *v = vpu_get();
 	long pins = pins_held();
 	char *b = mmap(NULL, 16 * PAGE_SZ, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	__u64 iova = 0;
 	int i, fd;
 
+	ASSERT_NE(NULL, v);
 	for (i = 0; i < 2000; i++) {
 		fd = open(vpudom_dev(), O_RDWR);
 		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, _test_map_user(fd, RW, blk(i % 3), b,
+		ASSERT_EQ(0, _test_map_user(fd, RW, blk(i % v->nr_blocks), b,
 					    (1 + i % 16) * PAGE_SZ, &iova));
 		if (i & 1)
-			ASSERT_EQ(0, _test_unmap(fd, i % 3, iova,
+			ASSERT_EQ(0, _test_unmap(fd, i % v->nr_blocks, iova,
 						 (1 + i % 16) * PAGE_SZ, NULL));
 		close(fd);
 	}
 	EXPECT_EQ(pins, pins_held());
 	EXPECT_EQ(0, user_acct(0, "mappings"));
-	for (i = 0; i < 3; i++)
-		EXPECT_EQ(0, debugfs_mappings(block_names[i]));
+	for (i = 0; i < (int)v->nr_blocks; i++)
+		EXPECT_EQ(0, debugfs_mappings(BNAME(v, i)));
 	munmap(b, 16 * PAGE_SZ);
 }
 
@@ -1033,17 +1500,22 @@ static int dmabuf_attachments(unsigned long buf_ino)
 TEST(dmabuf)
 {
 	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
+	const struct vpu *v = vpu_get();
 	struct vpudom_map_dmabuf cmd = {
 		.size = sizeof(cmd),
 		.flags = RW,
-		.blocks = 1 << 2,
 		.length = 16 * PAGE_SZ,
 	};
+	unsigned int last;
 	int fd, memfd, dev, buf;
 	long pins = pins_held();
 	unsigned long ino;
 	__u64 n;
 
+	ASSERT_NE(NULL, v);
+	/* The last block: the one the uAPI's bit tests least. */
+	last = v->nr_blocks - 1;
+	cmd.blocks = blk(last);
 	dev = open("/dev/udmabuf", O_RDWR);
 	if (dev < 0)
 		SKIP(return, "no /dev/udmabuf: no dma-buf exporter in this kernel");
@@ -1062,8 +1534,8 @@ TEST(dmabuf)
 	cmd.fd = buf;
 	cmd.offset = 4 * PAGE_SZ;
 	ASSERT_EQ(0, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
-	EXPECT_LE(MIB(16), cmd.iova);
-	EXPECT_TRUE(debugfs_has("block2", cmd.iova, "dma-buf"));
+	EXPECT_TRUE(vpu_usable(&v->b[last], cmd.iova, cmd.length));
+	EXPECT_TRUE(debugfs_has(BNAME(v, last), cmd.iova, "dma-buf"));
 	/* Charged to the user like any mapping. */
 	EXPECT_EQ(1, user_acct(0, "mappings"));
 	EXPECT_EQ(16 * PAGE_SZ, user_acct(0, "bytes"));
@@ -1074,7 +1546,7 @@ TEST(dmabuf)
 	cmd.flags = VPUDOM_MAP_READ;
 	ASSERT_EQ(0, _ioctl(fd, VPUDOM_MAP_DMABUF, &cmd));
 	EXPECT_EQ(1, dmabuf_attachments(ino));
-	EXPECT_EQ(0, _test_unmap(fd, 2, cmd.iova, 4 * PAGE_SZ, NULL));
+	EXPECT_EQ(0, _test_unmap(fd, last, cmd.iova, 4 * PAGE_SZ, NULL));
 	EXPECT_EQ(1, dmabuf_attachments(ino));
 	cmd.length = 16 * PAGE_SZ;
 	cmd.flags = RW;
@@ -1099,14 +1571,41 @@ TEST(dmabuf)
 	close(fd);
 	close(dev);
 	EXPECT_EQ(pins, pins_held());
-	EXPECT_EQ(0, debugfs_mappings("block2"));
+	EXPECT_EQ(0, debugfs_mappings(BNAME(v, last)));
+}
+
+#define VPU_DRV	"/sys/bus/platform/drivers/vpudom-vpu"
+
+/* Whether the VPU under test is a devicetree VPU bound to vpudom-vpu. */
+static int vpu_of_bound(const struct vpu *v)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), VPU_DRV "/%s", v->device);
+	return !access(path, F_OK);
+}
+
+/* Write the VPU's device name to vpudom-vpu's @what (bind, unbind). */
+static int vpu_drv_write(const struct vpu *v, const char *what)
+{
+	char path[160];
+	int s, ret = 0;
+	ssize_t len = strlen(v->device);
+
+	snprintf(path, sizeof(path), VPU_DRV "/%s", what);
+	s = open(path, O_WRONLY);
+	if (s < 0)
+		return -errno;
+	if (write(s, v->device, len) != len)
+		ret = -errno;
+	close(s);
+	return ret;
 }
 
 /* Unbinding the VPU revokes every mapping; the session only can close. */
 TEST(unbind_revokes)
 {
-	const char *drv = "/sys/bus/platform/drivers/vpudom-vpu";
-	char path[128];
+	const struct vpu *v = vpu_get();
 	long pins = pins_held();
 	int fd = open(vpudom_dev(), O_RDWR), s, i;
 	char *b = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
@@ -1115,14 +1614,13 @@ TEST(unbind_revokes)
 	__u64 iova = 0;
 
 	ASSERT_LE(0, fd);
-	for (i = 0; i < 3; i++)
+	ASSERT_NE(NULL, v);
+	if (!vpu_of_bound(v))
+		SKIP(return, "%s is not bound to vpudom-vpu", v->device);
+	for (i = 0; i < (int)v->nr_blocks; i++)
 		ASSERT_EQ(0, _test_map_user(fd, RW, blk(i), b, 4 * PAGE_SZ, &iova));
-	EXPECT_EQ(pins + 12, pins_held());
-	snprintf(path, sizeof(path), "%s/unbind", drv);
-	s = open(path, O_WRONLY);
-	ASSERT_LE(0, s);
-	ASSERT_EQ(3, write(s, "vpu", 3));
-	close(s);
+	EXPECT_EQ(pins + 4 * v->nr_blocks, pins_held());
+	ASSERT_EQ(0, vpu_drv_write(v, "unbind"));
 	/* Revoked at once: nothing stays pinned behind the open file. */
 	EXPECT_EQ(pins, pins_held());
 	EXPECT_EQ(-ENODEV, _test_map_user(fd, RW, 1, b, PAGE_SZ, &iova));
@@ -1131,11 +1629,7 @@ TEST(unbind_revokes)
 	EXPECT_EQ(-ENODEV, _ioctl(fd, VPUDOM_INFO, &info));
 
 	/* Bound again while the old file is open: the same device comes back. */
-	snprintf(path, sizeof(path), "%s/bind", drv);
-	s = open(path, O_WRONLY);
-	ASSERT_LE(0, s);
-	ASSERT_EQ(3, write(s, "vpu", 3));
-	close(s);
+	ASSERT_EQ(0, vpu_drv_write(v, "bind"));
 	for (i = 0; i < 50 && access(vpudom_dev(), F_OK); i++)
 		usleep(20000);
 	s = open(vpudom_dev(), O_RDWR);
@@ -1166,11 +1660,7 @@ static void *stalled_call_run(void *data)
 
 static void *unbind_vpu(void *data)
 {
-	int s = open("/sys/bus/platform/drivers/vpudom-vpu/unbind", O_WRONLY);
-
-	*(int *)data = s >= 0 && write(s, "vpu", 3) == 3 ? 0 : -errno;
-	if (s >= 0)
-		close(s);
+	*(int *)data = vpu_drv_write(&vpu, "unbind");
 	return NULL;
 }
 
@@ -1200,9 +1690,13 @@ TEST(unbind_while_copy_to_user_stalls)
 	struct uffdio_api api = { .api = UFFD_API };
 	struct stalled_call call;
 	struct uffd_msg msg;
+	const struct vpu *v = vpu_get();
 	unsigned int i;
 	int uffd, fd, s;
 
+	ASSERT_NE(NULL, v);
+	if (!vpu_of_bound(v))
+		SKIP(return, "%s is not bound to vpudom-vpu", v->device);
 	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (uffd < 0)
 		SKIP(return, "no userfaultfd in this kernel (errno %d)", errno);
@@ -1228,11 +1722,11 @@ TEST(unbind_while_copy_to_user_stalls)
 		call.cmd = cmds[i];
 		if (cmds[i] == VPUDOM_INFO) {
 			call.arg.info.size = sizeof(call.arg.info);
-			call.arg.info.num_blocks = 3;
+			call.arg.info.num_blocks = v->nr_blocks;
 			call.arg.info.blocks_uptr = (__u64)(uintptr_t)page;
 		} else {
 			call.arg.ranges.size = sizeof(call.arg.ranges);
-			call.arg.ranges.block = 1;
+			call.arg.ranges.block = v->nr_blocks - 1;
 			call.arg.ranges.num_ranges = 8;
 			call.arg.ranges.ranges_uptr = (__u64)(uintptr_t)page;
 		}
@@ -1256,10 +1750,7 @@ TEST(unbind_while_copy_to_user_stalls)
 		EXPECT_TRUE(call.ret == 0 || call.ret == -ENODEV);
 		close(fd);
 
-		s = open("/sys/bus/platform/drivers/vpudom-vpu/bind", O_WRONLY);
-		ASSERT_LE(0, s);
-		ASSERT_EQ(3, write(s, "vpu", 3));
-		close(s);
+		ASSERT_EQ(0, vpu_drv_write(v, "bind"));
 		for (s = 0; s < 50 && access(vpudom_dev(), F_OK); s++)
 			usleep(20000);
 		ASSERT_EQ(0, access(vpudom_dev(), F_OK));
@@ -1309,10 +1800,12 @@ TEST(efault_rollback_spares_a_later_mapping)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	char *page = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	const struct vpu *v = vpu_get();
 	pthread_t mapper;
 	__u64 iova, n = 0;
 	int uffd, fd;
 
+	ASSERT_NE(NULL, v);
 	ASSERT_NE(MAP_FAILED, a);
 	ASSERT_NE(MAP_FAILED, b);
 	ASSERT_NE(MAP_FAILED, page);
@@ -1333,7 +1826,7 @@ TEST(efault_rollback_spares_a_later_mapping)
 	memset(call.arg, 0, sizeof(*call.arg));
 	call.arg->size = sizeof(*call.arg);
 	call.arg->flags = VPUDOM_MAP_READ;
-	call.arg->blocks = blk(1);
+	call.arg->blocks = blk(0);
 	call.arg->user_va = (__u64)(uintptr_t)a;
 	call.arg->length = PAGE_SZ;
 	wp.range = reg.range;
@@ -1349,9 +1842,9 @@ TEST(efault_rollback_spares_a_later_mapping)
 	ASSERT_EQ(0, _test_unmap_all(fd, &n));
 	ASSERT_EQ(PAGE_SZ, n);
 	iova = 0;
-	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(1), b, PAGE_SZ, &iova));
+	ASSERT_EQ(0, _test_map_user(fd, VPUDOM_MAP_READ, blk(0), b, PAGE_SZ, &iova));
 	/* The lowest free IOVA, where the stalled map went too. */
-	EXPECT_TRUE(debugfs_has("block1", iova, "user"));
+	EXPECT_TRUE(debugfs_has(BNAME(v, 0), iova, "user"));
 
 	/* The page goes: the stalled copy fails, and the map rolls back. */
 	ASSERT_EQ(0, munmap(page, PAGE_SZ));
@@ -1360,8 +1853,8 @@ TEST(efault_rollback_spares_a_later_mapping)
 	EXPECT_EQ(-EFAULT, call.ret);
 
 	/* b's mapping is intact, and it is the only one left. */
-	EXPECT_TRUE(debugfs_has("block1", iova, "user"));
-	EXPECT_EQ(-EEXIST, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), a, PAGE_SZ, iova));
+	EXPECT_TRUE(debugfs_has(BNAME(v, 0), iova, "user"));
+	EXPECT_EQ(-EEXIST, _test_map_fixed(fd, VPUDOM_MAP_READ, blk(0), a, PAGE_SZ, iova));
 	EXPECT_EQ(0, _test_unmap_all(fd, &n));
 	EXPECT_EQ(PAGE_SZ, n);
 	close(fd);

@@ -19,8 +19,6 @@
 #define SZ_1M		0x100000UL
 #define SZ_2M		0x200000UL
 #define MIB(x)		((unsigned long long)(x) * SZ_1M)
-#define MSI_START	0x8000000ULL
-#define MSI_LAST	0x80fffffULL
 #define DEBUGFS		"/sys/kernel/debug/vpudom"
 
 static inline const char *vpudom_dev(void)
@@ -28,6 +26,14 @@ static inline const char *vpudom_dev(void)
 	const char *dev = getenv("VPUDOM_DEV");
 
 	return dev ? dev : "/dev/vpudom0";
+}
+
+/* The instance name of vpudom_dev() ("vpudom0"), its debugfs directory. */
+static inline const char *vpudom_inst(void)
+{
+	const char *dev = vpudom_dev(), *slash = strrchr(dev, '/');
+
+	return slash ? slash + 1 : dev;
 }
 
 /* The block mask of one block. */
@@ -170,13 +176,16 @@ static inline long vm_locked_kb(void)
 	return kb;
 }
 
-/* The value of "<key>: <value>" in instance 0's debugfs info, or "". */
+/* The value of "<key>: <value>" in the instance's debugfs info, or "". */
 static inline void debugfs_info(const char *key, char *value, size_t len)
 {
 	char line[256], *v;
 	size_t k = strlen(key);
-	FILE *f = fopen(DEBUGFS "/vpudom0/info", "r");
+	char path[128];
+	FILE *f;
 
+	snprintf(path, sizeof(path), DEBUGFS "/%s/info", vpudom_inst());
+	f = fopen(path, "r");
 	value[0] = '\0';
 	while (f && fgets(line, sizeof(line), f)) {
 		if (strncmp(line, key, k) || line[k] != ':')
@@ -233,14 +242,15 @@ static inline int set_param(const char *name, const char *val, char *old,
 	return fclose(f);
 }
 
-/* Live mappings of a block of instance 0, as debugfs lists them. */
+/* Live mappings of a block of the instance, as debugfs lists them. */
 static inline int debugfs_mappings(const char *block)
 {
 	char path[128], line[256];
 	int n = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), DEBUGFS "/vpudom0/%s/mappings", block);
+	snprintf(path, sizeof(path), DEBUGFS "/%s/%s/mappings", vpudom_inst(),
+		 block);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -257,7 +267,8 @@ static inline int debugfs_has(const char *block, __u64 iova, const char *what)
 	int found = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), DEBUGFS "/vpudom0/%s/mappings", block);
+	snprintf(path, sizeof(path), DEBUGFS "/%s/%s/mappings", vpudom_inst(),
+		 block);
 	snprintf(first, sizeof(first), "0x%016llx", (unsigned long long)iova);
 	f = fopen(path, "r");
 	if (!f)
@@ -267,6 +278,155 @@ static inline int debugfs_has(const char *block, __u64 iova, const char *what)
 			found = 1;
 	fclose(f);
 	return found;
+}
+
+/*
+ * What a VPU is, as its ioctls describe it: the tests take the blocks,
+ * windows and usable ranges from here, never from a table of their own,
+ * so that they run on any SoC.  Whether the answers are right is checked
+ * against other sources (debugfs, the IOMMU's reserved regions in sysfs,
+ * the devicetree) by the tests that are about them.
+ */
+#define VPU_MAX_BLOCKS	8	/* VPUDOM_MAX_BLOCKS of the kernel */
+#define VPU_MAX_RANGES	16
+
+struct vpu_block {
+	struct vpudom_block_info info;
+	struct vpudom_iova_range usable[VPU_MAX_RANGES];
+	unsigned int nr_usable;
+};
+
+struct vpu {
+	char device[64];
+	char hardware[32];
+	unsigned int nr_blocks;
+	struct vpu_block b[VPU_MAX_BLOCKS];
+};
+
+/* Describe the VPU behind @fd into @v: 0 or -errno. */
+static inline int vpu_describe(int fd, struct vpu *v)
+{
+	struct vpudom_info info = {
+		.size = sizeof(info),
+		.num_blocks = VPU_MAX_BLOCKS,
+	};
+	struct vpudom_block_info bi[VPU_MAX_BLOCKS];
+	unsigned int i;
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	info.blocks_uptr = (__u64)(uintptr_t)bi;
+	ret = _ioctl(fd, VPUDOM_INFO, &info);
+	if (ret)
+		return ret;
+	if (!info.num_blocks || info.num_blocks > VPU_MAX_BLOCKS)
+		return -ERANGE;
+	memcpy(v->device, info.out_device, sizeof(v->device));
+	memcpy(v->hardware, info.out_hardware, sizeof(v->hardware));
+	v->device[sizeof(v->device) - 1] = '\0';
+	v->hardware[sizeof(v->hardware) - 1] = '\0';
+	v->nr_blocks = info.num_blocks;
+	for (i = 0; i < v->nr_blocks; i++) {
+		__u32 n = VPU_MAX_RANGES;
+
+		v->b[i].info = bi[i];
+		ret = _test_ranges(fd, i, v->b[i].usable, &n);
+		if (ret)
+			return ret;
+		v->b[i].nr_usable = n;
+	}
+	return 0;
+}
+
+/* Whether [@iova, @iova + @len) lies in one usable range of @b. */
+static inline int vpu_usable(const struct vpu_block *b, __u64 iova, __u64 len)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr_usable; i++)
+		if (iova >= b->usable[i].start && len &&
+		    iova + len - 1 >= iova && iova + len - 1 <= b->usable[i].last)
+			return 1;
+	return 0;
+}
+
+/* Whether [@iova, @iova + @len) lies in @b's window. */
+static inline int vpu_in_window(const struct vpu_block *b, __u64 iova,
+				__u64 len)
+{
+	return iova >= b->info.window_start && len && iova + len - 1 >= iova &&
+	       iova + len - 1 <= b->info.window_last;
+}
+
+/*
+ * The lowest IOVA where @len bytes are usable in every block of @mask:
+ * 0 and @iova, or -ENOSPC.  The lowest such IOVA is the start of a usable
+ * range of one of the blocks.
+ */
+static inline int vpu_common(const struct vpu *v, __u64 mask, __u64 len,
+			     __u64 *iova)
+{
+	unsigned int i, j, k;
+	__u64 best = 0;
+	int found = 0;
+
+	for (i = 0; i < v->nr_blocks; i++) {
+		if (!(mask & blk(i)))
+			continue;
+		for (j = 0; j < v->b[i].nr_usable; j++) {
+			__u64 at = v->b[i].usable[j].start;
+
+			for (k = 0; k < v->nr_blocks; k++)
+				if ((mask & blk(k)) && !vpu_usable(&v->b[k], at, len))
+					break;
+			if (k == v->nr_blocks && (!found || at < best)) {
+				best = at;
+				found = 1;
+			}
+		}
+	}
+	if (!found)
+		return -ENOSPC;
+	*iova = best;
+	return 0;
+}
+
+/*
+ * Two blocks @a < @b where @len bytes are usable in both, and the lowest
+ * such IOVA: 0, or -ENOSPC if no two blocks of the VPU share usable IOVAs.
+ */
+static inline int vpu_meeting(const struct vpu *v, __u64 len, unsigned int *a,
+			      unsigned int *b, __u64 *iova)
+{
+	for (*a = 0; *a < v->nr_blocks; (*a)++)
+		for (*b = *a + 1; *b < v->nr_blocks; (*b)++)
+			if (!vpu_common(v, blk(*a) | blk(*b), len, iova))
+				return 0;
+	return -ENOSPC;
+}
+
+/* The largest usable range of @b. */
+static inline const struct vpudom_iova_range *
+vpu_largest(const struct vpu_block *b)
+{
+	const struct vpudom_iova_range *r = &b->usable[0];
+	unsigned int i;
+
+	for (i = 1; i < b->nr_usable; i++)
+		if (b->usable[i].last - b->usable[i].start > r->last - r->start)
+			r = &b->usable[i];
+	return r;
+}
+
+/* The largest page size of @b's domain not above @len (the allocator's). */
+static inline __u64 vpu_align(const struct vpu_block *b, __u64 len)
+{
+	__u64 a = 0, bit;
+
+	for (bit = 1; bit && bit <= len; bit <<= 1)
+		if (b->info.pgsize_bitmap & bit)
+			a = bit;
+	return a ? a : PAGE_SZ;
 }
 
 #endif /* _VPUDOM_UTILS_H */
