@@ -9,6 +9,7 @@
 . /lib/vpudom/ctl.sh
 . /lib/vpudom/uapi.sh
 . /lib/vpudom/edu.sh
+. /lib/vpudom/consumer.sh
 . /lib/vpudom/failnth.sh
 . /lib/vpudom/stress.sh
 . /lib/vpudom/peers.sh
@@ -25,6 +26,7 @@ ctl_trace
 uapi_example_run
 uapi_run
 edu_run
+consumer_run
 failnth_run
 stress_run 10
 stress_run 10 unbind
