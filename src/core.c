@@ -652,6 +652,9 @@ EXPORT_SYMBOL_GPL(vpudom_put);
  * of_vpudom_get() - find the instance of a VPU device node
  * @np: the VPU's node
  *
+ * Nothing ties the caller to the instance's devices: a driver bound to a
+ * device should use devm_of_vpudom_get(), which does.
+ *
  * Context: process context; may sleep.
  * Return: the instance with a reference for vpudom_put(), or
  * ERR_PTR(-EPROBE_DEFER) if it is not registered (yet).
@@ -672,6 +675,110 @@ struct vpudom *of_vpudom_get(struct device_node *np)
 	return found;
 }
 EXPORT_SYMBOL_GPL(of_vpudom_get);
+
+static void vpudom_devm_put(void *vd)
+{
+	vpudom_put(vd);
+}
+
+/*
+ * The devices whose unbinding takes @vd down: the VPU device, if a driver
+ * is bound to it (a frontend may use a device no driver binds), and every
+ * context device.  Referenced; 0 devices if @vd is gone.
+ */
+static unsigned int vpudom_suppliers(struct vpudom *vd,
+				     struct device **devs)
+{
+	unsigned int i, n = 0;
+
+	if (vpudom_get_alive(vd))
+		return 0;
+	if (READ_ONCE(vd->dev->driver))
+		devs[n++] = get_device(vd->dev);
+	for (i = 0; i < vd->hw.nr_blocks; i++)
+		devs[n++] = get_device(vd->ctx[i]->dev);
+	up_read(&vd->rwsem);
+	return n;
+}
+
+/* A managed link from @consumer to @supplier, a device of @vd. */
+static int vpudom_link_one(struct vpudom *vd, struct device *consumer,
+			   struct device *supplier)
+{
+	struct device_link *link;
+
+	link = device_link_add(consumer, supplier, DL_FLAG_AUTOREMOVE_CONSUMER);
+	if (!link) {
+		dev_err(consumer, "%s: cannot link to %s\n", vd->name,
+			dev_name(supplier));
+		return -EINVAL;
+	}
+	/* Made while the supplier unbinds: it would not wait for @consumer. */
+	if (READ_ONCE(link->status) == DL_STATE_SUPPLIER_UNBIND)
+		return -EPROBE_DEFER;
+	return 0;
+}
+
+/*
+ * Link @consumer to every device of @vd, so that the driver core unbinds
+ * @consumer before any of them.  The links are managed: the driver core
+ * drops them when @consumer unbinds or fails its probe.
+ */
+static int vpudom_link_consumer(struct vpudom *vd, struct device *consumer)
+{
+	struct device *devs[VPUDOM_MAX_BLOCKS + 1];
+	unsigned int i, n;
+	int ret = 0;
+
+	n = vpudom_suppliers(vd, devs);
+	if (!n)
+		return -EPROBE_DEFER;
+	for (i = 0; i < n; i++) {
+		if (!ret)
+			ret = vpudom_link_one(vd, consumer, devs[i]);
+		put_device(devs[i]);
+	}
+	return ret;
+}
+
+/**
+ * devm_of_vpudom_get() - find the instance of a VPU device node for a
+ *	consumer, and make the consumer depend on it
+ * @consumer: the consumer's device, being probed
+ * @np: the VPU's node (e.g. from a phandle of the consumer's node)
+ *
+ * As of_vpudom_get(), and device links are added from @consumer to the
+ * VPU device and to every context device of the instance, so that the
+ * driver core unbinds @consumer before any device whose unbinding would
+ * revoke the instance.  The links are managed
+ * (%DL_FLAG_AUTOREMOVE_CONSUMER): the driver core drops them when
+ * @consumer unbinds or its probe fails.  The reference is dropped by devres
+ * when @consumer unbinds.  Nothing reprobes @consumer when the VPU binds
+ * again.
+ *
+ * Context: process context, from @consumer's probe; may sleep.
+ * Return: the instance, or ERR_PTR(-EPROBE_DEFER) if it is not registered
+ * (yet) or is being unbound, ERR_PTR(-EINVAL) if a link cannot be made
+ * (@consumer is a supplier of the VPU), ERR_PTR(-ENOMEM).
+ */
+struct vpudom *devm_of_vpudom_get(struct device *consumer,
+				  struct device_node *np)
+{
+	struct vpudom *vd;
+	int ret;
+
+	vd = of_vpudom_get(np);
+	if (IS_ERR(vd))
+		return vd;
+	ret = devm_add_action_or_reset(consumer, vpudom_devm_put, vd);
+	if (ret)
+		return ERR_PTR(ret);
+	ret = vpudom_link_consumer(vd, consumer);
+	if (ret)
+		return ERR_PTR(ret);
+	return vd;
+}
+EXPORT_SYMBOL_GPL(devm_of_vpudom_get);
 
 /**
  * vpudom_nr_blocks() - how many blocks an instance has

@@ -10,6 +10,7 @@
  * bidirectionally once; it lives as long as the last of them.
  */
 #include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-direction.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
@@ -57,6 +58,62 @@ static int vpudom_dmabuf_walk(struct sg_table *src, u64 offset, u64 length,
 		pos += len;
 	}
 	return pos < end ? -EINVAL : 0;
+}
+
+/**
+ * vpudom_dmabuf_sgt() - the memory of part of an importer's mapping, found
+ *	by DMA address only
+ * @dma: the importer's mapping of a dma-buf; its DMA addresses must be
+ *	physical (see vpudom_dma_is_phys())
+ * @offset: first byte of the part
+ * @length: bytes in the part
+ * @out: an empty table, filled in with the part's memory on success
+ *
+ * The pages of @dma are never looked at: each address is checked to be RAM
+ * and turned into its page.
+ *
+ * Context: process context; may sleep.
+ * Return: 0; -EINVAL if the part is not inside the mapping or not
+ * page-aligned in it; -EREMOTEIO if an address of it is not RAM; -ENOMEM.
+ */
+int vpudom_dmabuf_sgt(struct sg_table *dma, u64 offset, u64 length,
+		      struct sg_table *out)
+{
+	unsigned int count;
+	int ret;
+
+	if (!length || offset + length < offset)
+		return -EINVAL;
+	ret = vpudom_dmabuf_walk(dma, offset, length, NULL, &count);
+	if (ret)
+		return ret;
+	ret = sg_alloc_table(out, count, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		return ret;
+	vpudom_dmabuf_walk(dma, offset, length, out->sgl, &count);
+	return 0;
+}
+
+/**
+ * vpudom_dma_is_phys() - whether a device's DMA addresses are physical
+ * @dev: the device that imports a dma-buf
+ *
+ * No IOMMU translates it, no dma-ranges shift it, and its mask covers every
+ * address, so that nothing is bounced: what an exporter maps for it is the
+ * memory itself.
+ *
+ * Return: true if so.
+ */
+bool vpudom_dma_is_phys(struct device *dev)
+{
+	const struct bus_dma_region *r;
+
+	if (device_iommu_mapped(dev) || dma_get_mask(dev) != DMA_BIT_MASK(64))
+		return false;
+	for (r = dev->dma_range_map; r && r->size; r++)
+		if (r->dma_start != r->cpu_start)
+			return false;
+	return true;
 }
 
 /**
@@ -175,7 +232,6 @@ int vpudom_dmabuf_import(struct vpudom_session *s, struct vpudom_mapping *m,
 			 int fd, u64 offset, u64 length)
 {
 	struct vpudom_dmabuf_att *att;
-	unsigned int count;
 	int ret;
 
 	att = vpudom_dmabuf_att_get(s, fd);
@@ -185,13 +241,9 @@ int vpudom_dmabuf_import(struct vpudom_session *s, struct vpudom_mapping *m,
 		ret = -EINVAL;
 		goto put_att;
 	}
-	ret = vpudom_dmabuf_walk(att->sgt, offset, length, NULL, &count);
+	ret = vpudom_dmabuf_sgt(att->sgt, offset, length, &m->sgt);
 	if (ret)
 		goto put_att;
-	ret = sg_alloc_table(&m->sgt, count, GFP_KERNEL_ACCOUNT);
-	if (ret)
-		goto put_att;
-	vpudom_dmabuf_walk(att->sgt, offset, length, m->sgt.sgl, &count);
 
 	m->dmabuf.att = att;
 	m->src = &vpudom_source_dmabuf;

@@ -339,6 +339,10 @@ extern const struct vpudom_source_ops vpudom_source_dmabuf;
  * @user.dirty: the device may have written them
  * @dmabuf: the dma-buf of a dma-buf mapping
  * @dmabuf.att: the session's attachment to it (reference held)
+ * @kbuf: a mapping made through a handle of the in-kernel API
+ * @kbuf.buf: the handle; the mapping holds a reference on it, so that what
+ *	the handle owns outlives the mapping, and NULL for a mapping made by
+ *	vpudom_map_sgtable()
  */
 struct vpudom_mapping {
 	u64 iova;
@@ -364,6 +368,9 @@ struct vpudom_mapping {
 		struct {
 			struct vpudom_dmabuf_att *att;
 		} dmabuf;
+		struct {
+			struct vpudom_buf *buf;
+		} kbuf;
 	};
 };
 
@@ -419,6 +426,9 @@ int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 /* dmabuf.c: the dma-buf source */
 int vpudom_dmabuf_import(struct vpudom_session *s, struct vpudom_mapping *m,
 			 int fd, u64 offset, u64 length);
+int vpudom_dmabuf_sgt(struct sg_table *dma, u64 offset, u64 length,
+		      struct sg_table *out);
+bool vpudom_dma_is_phys(struct device *dev);
 
 /* fault_inject.c: fault points for fault-injection tests */
 #ifdef CONFIG_FAULT_INJECTION

@@ -12,8 +12,10 @@
 
 struct device;
 struct device_node;
+struct dma_buf;
 struct sg_table;
 struct vpudom;
+struct vpudom_buf;
 
 /* The most blocks (streams) one VPU may have. */
 #define VPUDOM_MAX_BLOCKS	8
@@ -75,6 +77,8 @@ void vpudom_unregister(struct vpudom *vd);
 
 /* Finding an instance and holding it (consumers). */
 struct vpudom *of_vpudom_get(struct device_node *np);
+struct vpudom *devm_of_vpudom_get(struct device *consumer,
+				  struct device_node *np);
 void vpudom_put(struct vpudom *vd);
 int vpudom_block_by_name(struct vpudom *vd, const char *name);
 unsigned int vpudom_nr_blocks(struct vpudom *vd);
@@ -87,5 +91,27 @@ s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova,
 		 u64 length);
 phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
 				u64 iova);
+
+/* Mappings named by a handle (see docs/kernel-api.md). */
+struct vpudom_buf *vpudom_buf_map_sgtable(struct vpudom *vd,
+					  unsigned long blocks,
+					  struct sg_table *sgt, int prot,
+					  unsigned int flags, u64 iova);
+struct vpudom_buf *vpudom_buf_map_dma_sgtable(struct vpudom *vd,
+					      unsigned long blocks,
+					      struct device *dma_dev,
+					      struct sg_table *sgt, int prot,
+					      unsigned int flags, u64 iova);
+struct vpudom_buf *vpudom_buf_map_dmabuf(struct vpudom *vd,
+					 unsigned long blocks,
+					 struct dma_buf *dmabuf, int prot,
+					 unsigned int flags, u64 iova);
+struct vpudom_buf *vpudom_buf_alloc(struct vpudom *vd, unsigned long blocks,
+				    u64 size, int prot, unsigned int flags,
+				    u64 iova);
+int vpudom_buf_free(struct vpudom_buf *buf);
+u64 vpudom_buf_iova(const struct vpudom_buf *buf);
+u64 vpudom_buf_size(const struct vpudom_buf *buf);
+void *vpudom_buf_vaddr(const struct vpudom_buf *buf);
 
 #endif /* _LINUX_VPUDOM_H */

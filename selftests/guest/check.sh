@@ -9,6 +9,7 @@
 . /lib/vpudom/ctl.sh
 . /lib/vpudom/uapi.sh
 . /lib/vpudom/edu.sh
+. /lib/vpudom/consumer.sh
 . /lib/vpudom/failnth.sh
 . /lib/vpudom/stress.sh
 . /lib/vpudom/peers.sh
@@ -27,6 +28,7 @@ uapi_example_run
 uapi_run
 core_supplier_refused
 edu_run
+consumer_run
 failnth_run
 stress_run 10
 stress_run 10 unbind

@@ -11,7 +11,8 @@ set -euo pipefail
 flavour=$1
 vpudom_setup "$2"
 stage=$flavour-$KNAME
-extra=("$VPUDOM_TOP/selftests/edu" "$VPUDOM_TOP/selftests/bench")
+extra=("$VPUDOM_TOP/selftests/edu" "$VPUDOM_TOP/selftests/bench"
+	"$VPUDOM_TOP/selftests/consumer")
 case $flavour in
 stock)
 	kdir=$KDIR
@@ -68,7 +69,8 @@ files=("$build/vpudom.ko" "$build/edu/vpudom_edu.ko" "$build/progs/vpudom_test"
 	"$build/progs/vpudom_demo" "$build/progs/vpudomctl" "$build/progs/uapi_example"
 	"$build/progs/edu_test"
 	"$build/progs/vpudom_fail_nth" "$build/progs/vpudom_stress"
-	"$build/bench/vpudom_bench.ko" "$build/progs/vpudom_bench")
+	"$build/bench/vpudom_bench.ko" "$build/progs/vpudom_bench"
+	"$build/consumer/vpudom_consumer.ko")
 [ -e "$build/kunit/vpudom_kunit.ko" ] && files+=("$build/kunit/vpudom_kunit.ko")
 # The stock kernels have VFIO as modules; the debug kernels have it built in.
 if [ "$flavour" = stock ]; then
