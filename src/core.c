@@ -10,6 +10,7 @@
  * IOVA 0.
  */
 #include <linux/device.h>
+#include <linux/dma-map-ops.h>
 #include <linux/idr.h>
 #include <linux/iommu.h>
 #include <linux/module.h>
@@ -271,6 +272,30 @@ static struct iommu_group *vpudom_ctx_group(struct device *dev,
 }
 
 /*
+ * Whether the stream snoops the CPU caches, judged as the DMA API and VFIO
+ * judge it: its device is dma-coherent (dev_is_dma_coherent(), from the
+ * DT's "dma-coherent" or ACPI's _CCA: what dma-direct and dma-iommu go by)
+ * and its IOMMU reports IOMMU_CAP_CACHE_COHERENCY (arm-smmu-v3: the SMMU
+ * is coherent).  A stream that does not is maintained through the DMA API
+ * of the VPU device, which then must not be coherent itself: the DMA API
+ * skips the maintenance of a coherent device.
+ */
+static int vpudom_ctx_coherency(struct vpudom_ctx *ctx)
+{
+	struct device *vpu = ctx->vd->dev;
+
+	ctx->coherent = dev_is_dma_coherent(ctx->dev) &&
+			device_iommu_capable(ctx->dev,
+					     IOMMU_CAP_CACHE_COHERENCY);
+	if (!ctx->coherent && dev_is_dma_coherent(vpu)) {
+		dev_err(ctx->dev, "%s: does not snoop the CPU caches, but the VPU device %s is dma-coherent: vpudom cannot maintain the caches through it\n",
+			ctx->desc->name, dev_name(vpu));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Take the context's group from the DMA API, and attach an unmanaged
  * domain of its own to the device, its faults reported to vpudom.
  */
@@ -354,6 +379,9 @@ static struct vpudom_ctx *vpudom_ctx_create(struct vpudom *vd,
 	atomic64_set(&ctx->faults, 0);
 	INIT_WORK(&ctx->fault_work, vpudom_fault_work);
 
+	ret = vpudom_ctx_coherency(ctx);
+	if (ret)
+		goto free_ctx;
 	ret = vpudom_ctx_attach(ctx);
 	if (ret)
 		goto free_ctx;
@@ -510,10 +538,13 @@ EXPORT_SYMBOL_GPL(vpudom_create);
  *	driver with driver_managed_dma set
  *
  * Allocates and attaches the block's IOMMU domain and works out its usable
- * IOVA ranges.
+ * IOVA ranges and whether the block snoops the CPU caches (dma-coherent
+ * and an IOMMU with IOMMU_CAP_CACHE_COHERENCY): its mappings are cacheable
+ * then, and vpudom maintains the CPU caches for them otherwise.
  *
  * Context: process context; may sleep.
- * Return: 0, or -EINVAL for a bad block number or topology, -EEXIST if the
+ * Return: 0, or -EINVAL for a bad block number or topology or a block that
+ * does not snoop the CPU caches of a dma-coherent VPU device, -EEXIST if the
  * block has a context already, -ENODEV if @ctx_dev has no IOMMU, -ENOMEM.
  */
 int vpudom_add_block(struct vpudom *vd, unsigned int block,
@@ -623,7 +654,7 @@ void vpudom_unregister(struct vpudom *vd)
 	}
 	up_write(&vd->rwsem);
 	/* Out of reach of every device now: give the memory back unlocked. */
-	vpudom_release_mappings(&dead);
+	vpudom_release_mappings(vd, &dead);
 	vpudom_put(vd);
 }
 EXPORT_SYMBOL_GPL(vpudom_unregister);

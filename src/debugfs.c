@@ -30,8 +30,9 @@ static int info_show(struct seq_file *s, void *unused)
 	for (i = 0; !vd->dead && i < vd->hw.nr_blocks; i++) {
 		struct vpudom_ctx *ctx = vd->ctx[i];
 
-		seq_printf(s, "block %u %-8s stream 0x%x device %s\n", i,
-			   ctx->desc->name, ctx->sid, dev_name(ctx->dev));
+		seq_printf(s, "block %u %-8s stream 0x%x device %s cache %s\n",
+			   i, ctx->desc->name, ctx->sid, dev_name(ctx->dev),
+			   ctx->coherent ? "coherent" : "non-coherent");
 	}
 	up_read(&vd->rwsem);
 	return 0;
@@ -63,6 +64,13 @@ static int ranges_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(ranges);
 
+/* Who maintains a mapping's caches, by enum vpudom_maint. */
+static const char * const vpudom_maint_names[] = {
+	[VPUDOM_MAINT_NONE] = "none",
+	[VPUDOM_MAINT_VPUDOM] = "vpudom",
+	[VPUDOM_MAINT_EXPORTER] = "exporter",
+};
+
 static int mappings_show(struct seq_file *s, void *unused)
 {
 	struct vpudom_ctx *ctx = s->private;
@@ -71,16 +79,18 @@ static int mappings_show(struct seq_file *s, void *unused)
 
 	MA_STATE(mas, &ctx->iova.mt, 0, 0);
 
-	seq_puts(s, "first              last               size               prot blocks source  owner\n");
+	seq_puts(s, "first              last               size               prot cache  sync     blocks source  owner\n");
 	mutex_lock(&ctx->lock);
 	mas_for_each(&mas, entry, ULONG_MAX) {
 		if (vpudom_iova_is_hole(entry))
 			continue;
 		m = entry;
-		seq_printf(s, "0x%016llx 0x%016llx 0x%016llx %c%c   0x%04lx %-7s ",
+		seq_printf(s, "0x%016llx 0x%016llx 0x%016llx %c%c   %-6s %-8s 0x%04lx %-7s ",
 			   m->iova, m->iova + m->size - 1, m->size,
 			   m->prot & IOMMU_READ ? 'r' : '-',
-			   m->prot & IOMMU_WRITE ? 'w' : '-', m->blocks,
+			   m->prot & IOMMU_WRITE ? 'w' : '-',
+			   m->prot & IOMMU_CACHE ? "cached" : "nc",
+			   vpudom_maint_names[vpudom_maint_kind(m)], m->blocks,
 			   vpudom_source_name(m));
 		if (m->owner)
 			seq_printf(s, "%d/%s\n", m->pid, m->comm);

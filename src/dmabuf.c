@@ -264,6 +264,11 @@ static void vpudom_dmabuf_release(struct vpudom_mapping *m)
 	vpudom_dmabuf_att_put(m->owner, m->dmabuf.att);
 }
 
+/*
+ * No sync operations: the exporter maintains a dma-buf's caches for the
+ * VPU device it was attached to (at map_attachment, and at
+ * DMA_BUF_IOCTL_SYNC through begin/end_cpu_access).
+ */
 const struct vpudom_source_ops vpudom_source_dmabuf = {
 	.kind = VPUDOM_SRC_DMABUF,
 	.release = vpudom_dmabuf_release,

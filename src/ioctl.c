@@ -392,12 +392,33 @@ static long vpudom_ioctl_unmap(struct vpudom_ucmd *ucmd)
 	return vpudom_respond(ucmd);
 }
 
+/* ioctl(VPUDOM_SYNC) */
+static long vpudom_ioctl_sync(struct vpudom_ucmd *ucmd)
+{
+	struct vpudom_sync *cmd = ucmd->cmd;
+	struct vpudom_session *s = ucmd->s;
+
+	if (cmd->flags & ~(VPUDOM_SYNC_BEGIN_CPU | VPUDOM_SYNC_END_CPU) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (hweight32(cmd->flags) != 1 || !cmd->length ||
+	    !PAGE_ALIGNED(cmd->iova) || !PAGE_ALIGNED(cmd->length))
+		return -EINVAL;
+	if (cmd->iova + cmd->length - 1 < cmd->iova)
+		return -EOVERFLOW;
+	if (cmd->block >= s->vd->hw.nr_blocks)
+		return -EINVAL;
+	return vpudom_sync_range(s->vd, cmd->block, cmd->iova, cmd->length, s,
+				 cmd->flags & VPUDOM_SYNC_BEGIN_CPU);
+}
+
 union vpudom_ucmd_buffer {
 	struct vpudom_info info;
 	struct vpudom_iova_ranges iova_ranges;
 	struct vpudom_map_user map_user;
 	struct vpudom_map_dmabuf map_dmabuf;
 	struct vpudom_unmap unmap;
+	struct vpudom_sync sync;
 };
 
 /**
@@ -439,6 +460,8 @@ static const struct vpudom_ioctl_op vpudom_ioctl_ops[] = {
 	VPUDOM_IOCTL_OP(VPUDOM_MAP_DMABUF, vpudom_ioctl_map_dmabuf,
 			struct vpudom_map_dmabuf, iova),
 	VPUDOM_IOCTL_OP(VPUDOM_UNMAP, vpudom_ioctl_unmap, struct vpudom_unmap,
+			length),
+	VPUDOM_IOCTL_OP(VPUDOM_SYNC, vpudom_ioctl_sync, struct vpudom_sync,
 			length),
 };
 

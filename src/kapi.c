@@ -137,11 +137,14 @@ static void vpudom_kernel_release(struct vpudom_mapping *m)
 
 /*
  * CPU pages: the caller's sg_table, or pages vpudom allocated.  The caller
- * owns the former, a handle the latter.
+ * owns the former, a handle the latter.  vpudom maintains the CPU caches
+ * over them for non-coherent blocks.
  */
 const struct vpudom_source_ops vpudom_source_kernel = {
 	.kind = VPUDOM_SRC_KERNEL,
 	.release = vpudom_kernel_release,
+	.sync_for_device = vpudom_cache_sync_for_device,
+	.sync_for_cpu = vpudom_cache_sync_for_cpu,
 };
 
 /*
@@ -187,7 +190,8 @@ static int vpudom_sgt_size(struct sg_table *sgt, u64 *size)
  * @blocks: mask of block numbers; with more than one bit the buffer is
  *	mapped into all of them at one IOVA, or into none
  * @sgt: the buffer: CPU pages, every segment aligned to the IOMMU page size
- *	in address and length; the caller keeps it alive until unmapped
+ *	in address and length; the caller keeps its scatterlist and pages
+ *	alive until unmapped (the sg_table head itself may go)
  * @prot: IOMMU_READ and/or IOMMU_WRITE: what the device may do
  * @flags: %VPUDOM_MAP_FIXED to map at *@iova
  * @iova: the IOVA for %VPUDOM_MAP_FIXED; the IOVA used on success
@@ -196,11 +200,18 @@ static int vpudom_sgt_size(struct sg_table *sgt, u64 *size)
  * used, aligned to the largest IOMMU page size that is not larger than the
  * buffer, so that large contiguous memory is mapped with block entries.
  *
+ * The buffer is mapped cacheable if every block snoops the CPU caches;
+ * otherwise non-cacheable, and vpudom writes the CPU caches back over it
+ * before mapping and invalidates them after unmapping.  In between, the
+ * caller brackets its CPU accesses with vpudom_sync_for_cpu() and
+ * vpudom_sync_for_device(), as with the DMA API.
+ *
  * Context: process context; may sleep.
  * Return: 0; -EINVAL for bad arguments or alignment; -ERANGE, -EADDRINUSE,
  * -EEXIST for a fixed IOVA outside the windows, over a reserved hole or over
  * a live mapping; -ENOSPC when no IOVA is free; -ENODEV when the instance
- * was unregistered; -ENOMEM.
+ * was unregistered; -ENOMEM; -EREMOTEIO if the DMA API bounces the VPU
+ * device's buffers (swiotlb), so that the caches cannot be maintained.
  */
 int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
 		       struct sg_table *sgt, int prot, unsigned int flags,
@@ -226,9 +237,11 @@ int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
 	m->prot = prot;
 	m->id = atomic64_inc_return(&vpudom_kernel_ids);
 	m->src = &vpudom_source_kernel;
+	/* The head only: the cache maintenance walks the caller's list. */
+	m->sgt = *sgt;
 	if (fixed)
 		m->iova = *iova;
-	ret = vpudom_map(vd, m, sgt, fixed, iova);
+	ret = vpudom_map(vd, m, &m->sgt, fixed, iova);
 	if (ret)
 		vpudom_mapping_release(m);
 	return ret;
@@ -259,6 +272,60 @@ s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova, u64 length)
 	return vpudom_unmap_range(vd, block, iova, length, NULL);
 }
 EXPORT_SYMBOL_GPL(vpudom_unmap);
+
+static int vpudom_sync(struct vpudom *vd, unsigned int block, u64 iova,
+		       u64 length, bool for_cpu)
+{
+	if (block >= vd->hw.nr_blocks || !length || iova + length - 1 < iova)
+		return -EINVAL;
+	return vpudom_sync_range(vd, block, iova, length, NULL, for_cpu);
+}
+
+/**
+ * vpudom_sync_for_cpu() - let the CPU read what the device wrote
+ * @vd: the instance
+ * @block: a block the mapping is in
+ * @iova: first IOVA of the range
+ * @length: bytes; the range lies inside one mapping of the kernel
+ *
+ * Invalidates the CPU caches over the range of a mapping vpudom maintains
+ * (as dma_sync_single_for_cpu() does for a non-coherent device); does
+ * nothing for a cacheable one, or one the device only reads.  Until
+ * vpudom_sync_for_device(), the device must not write the range.
+ *
+ * Context: process context; may sleep.
+ * Return: 0; -EINVAL for a bad range or one past the end of the mapping;
+ * -ENOENT if no kernel mapping holds @iova; -EXDEV if the mapping is a
+ * dma-buf's (its exporter maintains it); -ENODEV when the instance was
+ * unregistered.
+ */
+int vpudom_sync_for_cpu(struct vpudom *vd, unsigned int block, u64 iova,
+			u64 length)
+{
+	return vpudom_sync(vd, block, iova, length, true);
+}
+EXPORT_SYMBOL_GPL(vpudom_sync_for_cpu);
+
+/**
+ * vpudom_sync_for_device() - give the device what the CPU wrote
+ * @vd: the instance
+ * @block: a block the mapping is in
+ * @iova: first IOVA of the range
+ * @length: bytes; the range lies inside one mapping of the kernel
+ *
+ * Writes the CPU caches back over the range of a mapping vpudom maintains
+ * (as dma_sync_single_for_device() does for a non-coherent device); does
+ * nothing for a cacheable one.
+ *
+ * Context: process context; may sleep.
+ * Return: as vpudom_sync_for_cpu().
+ */
+int vpudom_sync_for_device(struct vpudom *vd, unsigned int block, u64 iova,
+			   u64 length)
+{
+	return vpudom_sync(vd, block, iova, length, false);
+}
+EXPORT_SYMBOL_GPL(vpudom_sync_for_device);
 
 /**
  * vpudom_iova_to_phys() - what an IOVA of a block translates to
@@ -349,7 +416,9 @@ static struct vpudom_buf *vpudom_buf_map(struct vpudom_buf *buf,
 	kref_get(&buf->ref);
 	m->kbuf.buf = buf;
 	m->src = src;
-	ret = vpudom_map(buf->vd, m, sgt, fixed, &buf->iova);
+	/* The head only: the cache maintenance walks the caller's list. */
+	m->sgt = *sgt;
+	ret = vpudom_map(buf->vd, m, &m->sgt, fixed, &buf->iova);
 	if (ret) {
 		vpudom_mapping_release(m);
 		goto put;

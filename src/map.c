@@ -273,6 +273,39 @@ static int vpudom_map_domains(struct vpudom *vd, struct vpudom_mapping *m,
 	return 0;
 }
 
+/* Who maintains the CPU caches for @m: enum vpudom_maint. */
+int vpudom_maint_kind(const struct vpudom_mapping *m)
+{
+	if (m->prot & IOMMU_CACHE)
+		return VPUDOM_MAINT_NONE;
+	return m->maintained ? VPUDOM_MAINT_VPUDOM : VPUDOM_MAINT_EXPORTER;
+}
+
+/*
+ * The memory attributes of @m, from the contexts it goes into: cacheable
+ * (IOMMU_CACHE, as dma_info_to_prot() gives a coherent device) only if
+ * every one of them snoops the CPU caches.  Otherwise it is non-cacheable
+ * in all of them, so that they all see the memory the same way, and vpudom
+ * cleans the CPU caches now and invalidates them at unmap, unless its
+ * source leaves that to someone else (a dma-buf's exporter).
+ */
+static int vpudom_map_attrs(struct vpudom *vd, struct vpudom_mapping *m)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS)
+		if (!vd->ctx[i]->coherent)
+			break;
+	if (i >= VPUDOM_MAX_BLOCKS) {
+		m->prot |= IOMMU_CACHE;
+		return 0;
+	}
+	if (!m->src->sync_for_device)
+		return 0;
+	m->maintained = true;
+	return m->src->sync_for_device(m, vd->dev, 0, m->size);
+}
+
 /*
  * vpudom_map_sg_locked() - map a buffer into the contexts of a mapping
  * @vd: the instance, held for read and alive
@@ -318,7 +351,7 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 		return ret;
 	}
 	trace_vpudom_map(vd->id, m->blocks, m->iova, m->size, m->prot,
-			 m->src->kind);
+			 m->src->kind, vpudom_maint_kind(m));
 	return 0;
 }
 
@@ -360,12 +393,20 @@ void vpudom_mapping_release(struct vpudom_mapping *m)
 	kfree(m);
 }
 
-static void vpudom_release_list(struct list_head *dead)
+/*
+ * Release mappings the device can no longer reach, each once invalidated
+ * if vpudom maintains it: whatever the CPU caches hold of it may be older
+ * than what the device wrote.  A stuck mapping stays with the device.
+ */
+static void vpudom_release_list(struct vpudom *vd, struct list_head *dead)
 {
 	struct vpudom_mapping *m, *next;
 
 	list_for_each_entry_safe(m, next, dead, dead_node) {
 		list_del(&m->dead_node);
+		if (m->maintained && !m->stuck)
+			WARN_ON_ONCE(m->src->sync_for_cpu(m, vd->dev, 0,
+							  m->size));
 		vpudom_mapping_release(m);
 	}
 }
@@ -531,7 +572,7 @@ s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 		ret = vpudom_unmap_list(vd, &dead);
 	vpudom_unlock_blocks(vd, locked);
 	up_read(&vd->rwsem);
-	vpudom_release_list(&dead);
+	vpudom_release_list(vd, &dead);
 	return ret;
 }
 
@@ -570,7 +611,7 @@ s64 vpudom_unmap_id(struct vpudom *vd, unsigned long blocks, u64 iova,
 	}
 	vpudom_unlock_blocks(vd, blocks);
 	up_read(&vd->rwsem);
-	vpudom_release_list(&dead);
+	vpudom_release_list(vd, &dead);
 	return ret;
 }
 
@@ -596,7 +637,7 @@ s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner)
 	ret = vpudom_unmap_list(vd, &dead);
 	vpudom_unlock_blocks(vd, all);
 	up_read(&vd->rwsem);
-	vpudom_release_list(&dead);
+	vpudom_release_list(vd, &dead);
 	return ret;
 }
 
@@ -628,13 +669,14 @@ void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead)
 /**
  * vpudom_release_mappings() - release the mappings vpudom_revoke_locked()
  *	took down
+ * @vd: the instance
  * @dead: the list; empty on return
  *
  * Context: no instance or context lock held.
  */
-void vpudom_release_mappings(struct list_head *dead)
+void vpudom_release_mappings(struct vpudom *vd, struct list_head *dead)
 {
-	vpudom_release_list(dead);
+	vpudom_release_list(vd, dead);
 }
 
 /**
@@ -662,10 +704,14 @@ int vpudom_get_alive(struct vpudom *vd)
  * @fixed: map at @m->iova
  * @iova: the IOVA used, on success
  *
- * On success @m belongs to the trees: the caller must not touch it again,
- * since another thread may unmap and free it at once.
+ * Sets @m's memory attributes from its contexts (vpudom_map_attrs()) and,
+ * for a mapping vpudom maintains, writes back the CPU caches over it before
+ * any device can reach it.  On success @m belongs to the trees: the caller
+ * must not touch it again, since another thread may unmap and free it at
+ * once.
  *
- * Return: as vpudom_map_sg_locked(), or -ENODEV if the instance is gone.
+ * Return: as vpudom_map_sg_locked(), or -ENODEV if the instance is gone,
+ * or the error of the source's sync_for_device operation.
  */
 int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 	       struct sg_table *sgt, bool fixed, u64 *iova)
@@ -676,11 +722,68 @@ int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 	ret = vpudom_get_alive(vd);
 	if (ret)
 		return ret;
+	ret = vpudom_map_attrs(vd, m);
+	if (ret) {
+		/* Nothing reached a device: there is nothing to invalidate. */
+		m->maintained = false;
+		up_read(&vd->rwsem);
+		return ret;
+	}
 	vpudom_lock_blocks(vd, blocks);
 	ret = vpudom_map_sg_locked(vd, m, sgt, fixed);
 	if (!ret)
 		*iova = m->iova;
 	vpudom_unlock_blocks(vd, blocks);
+	up_read(&vd->rwsem);
+	return ret;
+}
+
+/**
+ * vpudom_sync_range() - hand part of a mapping to the CPU or back to the
+ *	device
+ * @vd: the instance
+ * @block: a block the mapping is in
+ * @iova: first IOVA of the range
+ * @length: bytes, not 0, not wrapping
+ * @owner: whose mapping (NULL: the kernel's)
+ * @for_cpu: before the CPU reads what the device wrote (invalidate), or
+ *	after the CPU wrote what the device will read (write back)
+ *
+ * The range must lie inside one mapping of @owner.  A coherent mapping
+ * needs nothing and gets nothing.  The block's lock is held meanwhile: it
+ * keeps the mapping from being unmapped under the maintenance.
+ *
+ * Return: 0; -ENOENT if no mapping of @owner holds @iova; -EINVAL if the
+ * range goes past the end of that mapping; -EXDEV if its memory is
+ * maintained by someone else (a dma-buf: its exporter, through
+ * DMA_BUF_IOCTL_SYNC); -ENODEV if the instance is gone; or the source's
+ * error.
+ */
+int vpudom_sync_range(struct vpudom *vd, unsigned int block, u64 iova,
+		      u64 length, struct vpudom_session *owner, bool for_cpu)
+{
+	struct vpudom_ctx *ctx;
+	struct vpudom_mapping *m;
+	int ret;
+
+	ret = vpudom_get_alive(vd);
+	if (ret)
+		return ret;
+	ctx = vd->ctx[block];
+	mutex_lock(&ctx->lock);
+	m = vpudom_iova_lookup(&ctx->iova, iova);
+	if (!m || m->owner != owner)
+		ret = -ENOENT;
+	else if (iova + length - 1 > m->iova + m->size - 1)
+		ret = -EINVAL;
+	else if (!m->src->sync_for_cpu)
+		ret = -EXDEV;
+	else if (m->maintained && for_cpu)
+		ret = m->src->sync_for_cpu(m, vd->dev, iova - m->iova, length);
+	else if (m->maintained)
+		ret = m->src->sync_for_device(m, vd->dev, iova - m->iova,
+					      length);
+	mutex_unlock(&ctx->lock);
 	up_read(&vd->rwsem);
 	return ret;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * vpudom tracepoints: every map, unmap and fault, with the instance, the
- * blocks and the IOVA range.  Formats: docs/ABI/trace-vpudom.
+ * blocks and the IOVA range, and for a map its memory attributes and who
+ * maintains the CPU caches for it.  Formats: docs/ABI/trace-vpudom.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vpudom
@@ -18,6 +19,9 @@
 TRACE_DEFINE_ENUM(VPUDOM_SRC_KERNEL);
 TRACE_DEFINE_ENUM(VPUDOM_SRC_USER);
 TRACE_DEFINE_ENUM(VPUDOM_SRC_DMABUF);
+TRACE_DEFINE_ENUM(VPUDOM_MAINT_NONE);
+TRACE_DEFINE_ENUM(VPUDOM_MAINT_VPUDOM);
+TRACE_DEFINE_ENUM(VPUDOM_MAINT_EXPORTER);
 
 #define vpudom_show_prot(prot)						\
 	__print_flags(prot, "|", { IOMMU_READ, "READ" },		\
@@ -30,26 +34,34 @@ TRACE_DEFINE_ENUM(VPUDOM_SRC_DMABUF);
 			 { VPUDOM_SRC_USER, "user" },			\
 			 { VPUDOM_SRC_DMABUF, "dma-buf" })
 
+#define vpudom_show_maint(maint)					\
+	__print_symbolic(maint, { VPUDOM_MAINT_NONE, "none" },		\
+			 { VPUDOM_MAINT_VPUDOM, "vpudom" },		\
+			 { VPUDOM_MAINT_EXPORTER, "exporter" })
+
 TRACE_EVENT(vpudom_map,
 	    TP_PROTO(int id, unsigned long blocks, u64 iova, u64 size,
-		     int prot, int source),
-	    TP_ARGS(id, blocks, iova, size, prot, source),
+		     int prot, int source, int maint),
+	    TP_ARGS(id, blocks, iova, size, prot, source, maint),
 	    TP_STRUCT__entry(__field(int, id)
 			     __field(unsigned long, blocks)
 			     __field(u64, iova)
 			     __field(u64, size)
 			     __field(int, prot)
-			     __field(int, source)),
+			     __field(int, source)
+			     __field(int, maint)),
 	    TP_fast_assign(__entry->id = id;
 			   __entry->blocks = blocks;
 			   __entry->iova = iova;
 			   __entry->size = size;
 			   __entry->prot = prot;
-			   __entry->source = source;),
-	    TP_printk("vpudom%d blocks=%#lx iova=%#llx size=%#llx prot=%s source=%s",
+			   __entry->source = source;
+			   __entry->maint = maint;),
+	    TP_printk("vpudom%d blocks=%#lx iova=%#llx size=%#llx prot=%s source=%s sync=%s",
 		      __entry->id, __entry->blocks, __entry->iova,
 		      __entry->size, vpudom_show_prot(__entry->prot),
-		      vpudom_show_source(__entry->source))
+		      vpudom_show_source(__entry->source),
+		      vpudom_show_maint(__entry->maint))
 );
 
 TRACE_EVENT(vpudom_unmap,

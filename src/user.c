@@ -172,7 +172,10 @@ static void vpudom_user_release(struct vpudom_mapping *m)
 	kvfree(m->user.pages);
 }
 
+/* Pinned pages are CPU pages: vpudom maintains them for its devices. */
 const struct vpudom_source_ops vpudom_source_user = {
 	.kind = VPUDOM_SRC_USER,
 	.release = vpudom_user_release,
+	.sync_for_device = vpudom_cache_sync_for_device,
+	.sync_for_cpu = vpudom_cache_sync_for_cpu,
 };

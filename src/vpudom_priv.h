@@ -155,6 +155,11 @@ bool vpudom_iova_is_hole(const void *entry);
  * @group: its IOMMU group (reference held)
  * @domain: the unmanaged domain attached to @dev
  * @sid: stream ID read back from the device's fwspec
+ * @coherent: the stream snoops the CPU caches: its device is dma-coherent
+ *	(what the DMA API goes by) and its IOMMU reports
+ *	IOMMU_CAP_CACHE_COHERENCY.  Mappings only in coherent contexts get
+ *	IOMMU_CACHE; others are non-cacheable and vpudom maintains the CPU
+ *	caches for them.  Set at creation, never changed.
  * @pgsize_bitmap: page sizes @domain supports
  * @aperture: @domain's aperture
  * @holes: reserved ranges inside the window
@@ -181,6 +186,7 @@ struct vpudom_ctx {
 	struct iommu_group *group;
 	struct iommu_domain *domain;
 	u32 sid;
+	bool coherent;
 	unsigned long pgsize_bitmap;
 	struct vpudom_range aperture;
 	struct vpudom_hole holes[VPUDOM_MAX_HOLES];
@@ -293,6 +299,20 @@ enum vpudom_source {
 	VPUDOM_SRC_DMABUF,
 };
 
+/**
+ * enum vpudom_maint - who keeps the CPU caches and a mapping's memory in
+ *	agreement
+ * @VPUDOM_MAINT_NONE: nobody needs to: cacheable in coherent contexts
+ * @VPUDOM_MAINT_VPUDOM: vpudom, through its source's sync operations, on
+ *	map, unmap and at the explicit sync points
+ * @VPUDOM_MAINT_EXPORTER: the dma-buf's exporter (DMA_BUF_IOCTL_SYNC)
+ */
+enum vpudom_maint {
+	VPUDOM_MAINT_NONE,
+	VPUDOM_MAINT_VPUDOM,
+	VPUDOM_MAINT_EXPORTER,
+};
+
 struct vpudom_mapping;
 
 /**
@@ -301,14 +321,28 @@ struct vpudom_mapping;
  * @release: give back the memory of a mapping that no device can reach
  *	any more (NULL: nothing to give back).  Called without any lock of
  *	vpudom held: it may take an mmap_lock or a reservation lock.
+ * @sync_for_device: write back the CPU caches over [@offset, @offset +
+ *	@length) of a mapping's &vpudom_mapping.sgt, through the DMA API of
+ *	@dev, before the
+ *	device reads or writes it (NULL: someone else maintains the memory,
+ *	as a dma-buf's exporter does).  Takes no lock.
+ * @sync_for_cpu: invalidate the CPU caches over that range through @dev,
+ *	after the device wrote it; NULL exactly when @sync_for_device is.
  *
  * A source fills in a mapping's &vpudom_mapping.sgt (or hands the engine
  * the caller's sg_table) and sets &vpudom_mapping.src once it holds the
- * memory; the engine calls back only through these operations.
+ * memory; the engine calls back only through these operations.  The
+ * engine calls the sync operations only for a mapping it maintains
+ * (&vpudom_mapping.maintained): on map, on unmap and at the explicit sync
+ * points.
  */
 struct vpudom_source_ops {
 	enum vpudom_source kind;
 	void (*release)(struct vpudom_mapping *m);
+	int (*sync_for_device)(struct vpudom_mapping *m, struct device *dev,
+			       u64 offset, u64 length);
+	int (*sync_for_cpu)(struct vpudom_mapping *m, struct device *dev,
+			    u64 offset, u64 length);
 };
 
 extern const struct vpudom_source_ops vpudom_source_kernel;
@@ -321,7 +355,8 @@ extern const struct vpudom_source_ops vpudom_source_dmabuf;
  * @iova: first IOVA
  * @size: length in bytes
  * @blocks: mask of the contexts it is mapped into
- * @prot: IOMMU_READ / IOMMU_WRITE
+ * @prot: IOMMU_READ / IOMMU_WRITE, and IOMMU_CACHE when every context of
+ *	@blocks is coherent (set by the engine when it maps)
  * @src: the source of its memory; NULL until the source holds it
  * @owner: the session that may see and unmap it (NULL: the kernel)
  * @acct: the user it is charged to (reference held; NULL: the kernel)
@@ -330,8 +365,13 @@ extern const struct vpudom_source_ops vpudom_source_dmabuf;
  * @id: number unique to the mapping for the module's lifetime, so that a
  *	rollback finds this mapping and not one made later at its IOVA
  * @stuck: an IOMMU did not unmap all of it: its memory is never released
+ * @maintained: the mapping is non-cacheable and vpudom maintains the CPU
+ *	caches for it through its source's sync operations (set by the
+ *	engine when it maps)
  * @dead_node: entry in the list of mappings an unmap is taking down
- * @sgt: what is mapped (user and dma-buf mappings): CPU pages
+ * @sgt: what is mapped: CPU pages.  User and dma-buf mappings own it; a
+ *	kernel mapping holds a copy of the caller's sg_table head, whose
+ *	scatterlist the caller keeps until it unmaps
  * @user: the pinned pages of a user mapping
  * @user.pages: the pages, pinned
  * @user.npages: how many
@@ -356,6 +396,7 @@ struct vpudom_mapping {
 	char comm[TASK_COMM_LEN];
 	u64 id;
 	bool stuck;
+	bool maintained;
 	struct list_head dead_node;
 	struct sg_table sgt;
 	union {
@@ -394,12 +435,21 @@ int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 		       u64 length, struct vpudom_session *owner);
 s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner);
+int vpudom_sync_range(struct vpudom *vd, unsigned int block, u64 iova,
+		      u64 length, struct vpudom_session *owner, bool for_cpu);
 s64 vpudom_unmap_id(struct vpudom *vd, unsigned long blocks, u64 iova,
 		    struct vpudom_session *owner, u64 id);
 void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead);
-void vpudom_release_mappings(struct list_head *dead);
+void vpudom_release_mappings(struct vpudom *vd, struct list_head *dead);
 void vpudom_mapping_release(struct vpudom_mapping *m);
 const char *vpudom_source_name(const struct vpudom_mapping *m);
+int vpudom_maint_kind(const struct vpudom_mapping *m);
+
+/* cache.c: CPU cache maintenance of CPU pages for non-coherent streams */
+int vpudom_cache_sync_for_device(struct vpudom_mapping *m, struct device *dev,
+				 u64 offset, u64 length);
+int vpudom_cache_sync_for_cpu(struct vpudom_mapping *m, struct device *dev,
+			      u64 offset, u64 length);
 
 /* fault_report.c: IOMMU faults of the streams */
 int vpudom_fault_handler(struct iommu_domain *domain, struct device *dev,

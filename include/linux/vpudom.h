@@ -89,6 +89,10 @@ int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
 		       u64 *iova);
 s64 vpudom_unmap(struct vpudom *vd, unsigned int block, u64 iova,
 		 u64 length);
+int vpudom_sync_for_cpu(struct vpudom *vd, unsigned int block, u64 iova,
+			u64 length);
+int vpudom_sync_for_device(struct vpudom *vd, unsigned int block, u64 iova,
+			   u64 length);
 phys_addr_t vpudom_iova_to_phys(struct vpudom *vd, unsigned int block,
 				u64 iova);
 

@@ -41,6 +41,8 @@ R
 	esac
 }
 
+# REF_CACHE: what the reference VPU's blocks are, "coherent" (the DT
+# board's) or "non-coherent" (the test board's, the default).
 core_probe() {
 	local inst sid b n group groups="" dev
 
@@ -56,8 +58,8 @@ core_probe() {
 	n=0
 	for b in block0 block1 block2; do
 		sid=$(printf '0x%x' $((0x1900 + n)))
-		check "$b: stream $sid from its own DT node" \
-			grep -Eq "^block $n $b +stream $sid device vpu:context@$n\$" "$inst/info"
+		check "$b: stream $sid from its own DT node, cache ${REF_CACHE:-non-coherent}" \
+			grep -Eq "^block $n $b +stream $sid device vpu:context@$n cache ${REF_CACHE:-non-coherent}\$" "$inst/info"
 		group=$(sed -n 's/^iommu_group: *//p' "$inst/$b/stats")
 		dev=$(ls /sys/kernel/iommu_groups/"$group"/devices 2>/dev/null)
 		if [ "$dev" = "vpu:context@$n" ]; then
@@ -76,6 +78,10 @@ core_probe() {
 	done
 	n=$(echo $groups | tr ' ' '\n' | sort -u | wc -l)
 	check "three distinct IOMMU groups ($groups )" [ "$n" -eq 3 ]
+	# QEMU's SMMUv3 sets IDR0.COHACC, as its DT node says: the driver
+	# would warn if the two disagreed.
+	check "SMMUv3: IDR0.COHACC as its DT node's dma-coherent" \
+		sh -c "! dmesg | grep -q 'IDR0.COHACC overridden'"
 }
 
 # The test DT has one broken VPU per topology rule.

@@ -64,7 +64,7 @@ ctl_map() {
 	expect_lines "vpudomctl map: a file into blocks 1 and 2, shown with its owner, unmapped" \
 		$? "$out" \
 		'^mapped /tmp/ctl.bin \(20480 bytes\) at IOVA 0x[0-9a-f]+ in blocks 0x6$' \
-		'^debugfs block1: 0x[0-9a-f]+ .* r- +0x0006 +user +[0-9]+/vpudomctl$' \
+		'^debugfs block1: 0x[0-9a-f]+ .* r- +nc +vpudom +0x0006 +user +[0-9]+/vpudomctl$' \
 		'^unmapped 20480 bytes$'
 	# While a mapping is held, `mappings` shows it with its owner.
 	$CTL -d "$dev" map -b 0x1 -t 4 /tmp/ctl.bin > /tmp/ctl.held 2>&1 &
@@ -81,7 +81,7 @@ ctl_map() {
 	expect_lines "vpudomctl map-dmabuf: a dma-buf made of a file, shown with its owner" \
 		$? "$out" \
 		'^mapped /tmp/ctl.bin \(20480 bytes, dma-buf\) at IOVA 0x[0-9a-f]+ in blocks 0x1$' \
-		'^debugfs block0: 0x[0-9a-f]+ .* rw +0x0001 +dma-buf +[0-9]+/vpudomctl$' \
+		'^debugfs block0: 0x[0-9a-f]+ .* rw +nc +exporter +0x0001 +dma-buf +[0-9]+/vpudomctl$' \
 		'^unmapped 20480 bytes$'
 }
 
@@ -123,8 +123,8 @@ ctl_trace() {
 	echo 0 > $t/events/vpudom/vpudom_map/enable
 	echo 0 > $t/events/vpudom/vpudom_unmap/enable
 	grep -E 'vpudom_(map|unmap):' $t/trace > /tmp/ctl.trace
-	check "trace: vpudom_map names prot and source" \
-		grep -Eq 'vpudom_map: vpudom[0-9]+ blocks=0x4 iova=0x[0-9a-f]+ size=0x5000 prot=READ source=user$' /tmp/ctl.trace
+	check "trace: vpudom_map names prot, source and who maintains the caches" \
+		grep -Eq 'vpudom_map: vpudom[0-9]+ blocks=0x4 iova=0x[0-9a-f]+ size=0x5000 prot=READ source=user sync=vpudom$' /tmp/ctl.trace
 	check "trace: vpudom_unmap of the same range" \
 		grep -Eq 'vpudom_unmap: vpudom[0-9]+ blocks=0x4 iova=0x[0-9a-f]+ size=0x5000$' /tmp/ctl.trace
 }

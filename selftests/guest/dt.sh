@@ -42,6 +42,8 @@ R
 }
 
 health_start
+# Its blocks are dma-coherent behind a coherent SMMUv3: mapped cacheable.
+REF_CACHE=coherent
 core_probe
 dmesg > /tmp/dmesg
 check "DT board: the VPU's description is the DT's" \

@@ -20,6 +20,10 @@ edu_run() {
 		not_ok "edu: three edu devices assemble into a VPU, each on its own stream" \
 			"$(cat /sys/kernel/debug/vpudom/vpudom*/info)" "$(dmesg | tail -n 20)"
 	fi
+	# PCI devices under QEMU's dma-coherent PCIe host, behind its coherent
+	# SMMUv3: the one VPU here whose mappings are cacheable.
+	check "edu: its blocks snoop the CPU caches (cache coherent)" \
+		sh -c "[ \$(grep -l '^hardware: edu-vpu\$' $D/*/info | xargs grep -c ' cache coherent\$') -eq 3 ]"
 	kselftest_run edu /lib/vpudom/edu_test
 	check "edu: rmmod vpudom_edu" rmmod vpudom_edu
 	# Sessions of the edu VPU, open when its module went, are all closed.

@@ -5,10 +5,13 @@
  * vpudom_iova: the allocator engine on a private space, built into this
  * module from vpudom's own source.
  * vpudom_kapi: the exported in-kernel API on the real contexts of the
- * reference VPU (the /vpu node), checked with iommu_iova_to_phys().
+ * reference VPU (the /vpu node), checked with iommu_iova_to_phys(), and
+ * the cache maintenance it asks the DMA API for, counted with kprobes.
  */
 #include <kunit/test.h>
+#include <linux/dma-direction.h>
 #include <linux/iommu.h>
+#include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/of.h>
 #include <linux/scatterlist.h>
@@ -671,7 +674,112 @@ static void kapi_fault_report(struct kunit *test)
 			   "write at 0x8001000: in the msi hole 0x8000000-0x80fffff");
 }
 
+#if defined(CONFIG_KPROBES) && defined(CONFIG_ARM64)
+/*
+ * Bytes the test's own thread hands to arm64's dma-direct maintenance:
+ * arch_sync_dma_for_device() cleans, arch_sync_dma_for_cpu() invalidates
+ * unless the direction is DMA_TO_DEVICE.  x1 is the size, x2 the direction.
+ */
+static struct task_struct *cache_task;
+static atomic64_t cache_cleaned, cache_invalidated;
+
+static int cache_clean_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (current == cache_task)
+		atomic64_add(regs->regs[1], &cache_cleaned);
+	return 0;
+}
+
+static int cache_inval_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (current == cache_task && regs->regs[2] != DMA_TO_DEVICE)
+		atomic64_add(regs->regs[1], &cache_invalidated);
+	return 0;
+}
+
+static struct kprobe cache_kp_clean = {
+	.symbol_name = "arch_sync_dma_for_device",
+	.pre_handler = cache_clean_pre,
+};
+
+static struct kprobe cache_kp_inval = {
+	.symbol_name = "arch_sync_dma_for_cpu",
+	.pre_handler = cache_inval_pre,
+};
+
+/* Expect @clean and @inval bytes since the last call, and start again. */
+static void expect_cache(struct kunit *test, u64 clean, u64 inval)
+{
+	KUNIT_EXPECT_EQ(test, (u64)atomic64_xchg(&cache_cleaned, 0), clean);
+	KUNIT_EXPECT_EQ(test, (u64)atomic64_xchg(&cache_invalidated, 0), inval);
+}
+
+/*
+ * The test board's reference VPU does not snoop the CPU caches: a kernel
+ * sg_table is mapped non-cacheable, cleaned on map, invalidated on unmap
+ * and over exactly the range of each sync call.
+ */
+static void kapi_cache_maintenance(struct kunit *test)
+{
+	struct kapi_fixture *f = test->priv;
+	const u64 size = ARRAY_SIZE(f->pages) * PAGE_SIZE;
+	struct vpudom_ctx *ctx = kapi_ctx(f, 1);
+	struct vpudom_mapping *m;
+	u64 iova;
+
+	KUNIT_ASSERT_FALSE(test, ctx->coherent);
+	cache_task = current;
+	atomic64_set(&cache_cleaned, 0);
+	atomic64_set(&cache_invalidated, 0);
+	KUNIT_ASSERT_EQ(test, register_kprobe(&cache_kp_clean), 0);
+	if (register_kprobe(&cache_kp_inval)) {
+		unregister_kprobe(&cache_kp_clean);
+		KUNIT_FAIL(test, "no kprobe on arch_sync_dma_for_cpu");
+		return;
+	}
+	KUNIT_EXPECT_EQ(test, vpudom_map_sgtable(f->vd, BIT(1), &f->sgt,
+						 IOMMU_READ | IOMMU_WRITE, 0,
+						 &iova), 0);
+	expect_cache(test, size, 0);
+	mutex_lock(&ctx->lock);
+	m = vpudom_iova_lookup(&ctx->iova, iova);
+	KUNIT_EXPECT_TRUE(test, m && m->maintained);
+	KUNIT_EXPECT_EQ(test, m ? m->prot : 0, IOMMU_READ | IOMMU_WRITE);
+	mutex_unlock(&ctx->lock);
+	KUNIT_EXPECT_EQ(test, vpudom_sync_for_cpu(f->vd, 1, iova + PAGE_SIZE,
+						  2 * PAGE_SIZE), 0);
+	expect_cache(test, 0, 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vpudom_sync_for_device(f->vd, 1, iova,
+						     4 * PAGE_SIZE), 0);
+	expect_cache(test, 4 * PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, vpudom_sync_for_device(f->vd, 1, iova + PAGE_SIZE,
+						     size), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vpudom_sync_for_cpu(f->vd, 1, iova + size,
+						  PAGE_SIZE), -ENOENT);
+	KUNIT_EXPECT_EQ(test, vpudom_sync_for_cpu(f->vd, 3, iova, PAGE_SIZE),
+			-EINVAL);
+	expect_cache(test, 0, 0);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 1, iova, size), (s64)size);
+	expect_cache(test, 0, size);
+	/* Read by the device only: nothing to invalidate, ever. */
+	KUNIT_EXPECT_EQ(test, map_auto(f, BIT(1), &iova), 0);
+	expect_cache(test, size, 0);
+	KUNIT_EXPECT_EQ(test, vpudom_sync_for_cpu(f->vd, 1, iova, size), 0);
+	KUNIT_EXPECT_EQ(test, vpudom_unmap(f->vd, 1, iova, size), (s64)size);
+	expect_cache(test, 0, 0);
+	unregister_kprobe(&cache_kp_inval);
+	unregister_kprobe(&cache_kp_clean);
+	cache_task = NULL;
+}
+#else
+static void kapi_cache_maintenance(struct kunit *test)
+{
+	kunit_skip(test, "counts arm64's dma-direct calls with kprobes");
+}
+#endif
+
 static struct kunit_case kapi_cases[] = {
+	KUNIT_CASE(kapi_cache_maintenance),
 	KUNIT_CASE(kapi_map_each_block),
 	KUNIT_CASE(kapi_bad_arguments),
 	KUNIT_CASE(kapi_fixed),

@@ -244,6 +244,7 @@ union ucmd {
 	struct vpudom_map_user map_user;
 	struct vpudom_map_dmabuf map_dmabuf;
 	struct vpudom_unmap unmap;
+	struct vpudom_sync sync;
 	__u8 raw[256];
 };
 
@@ -253,7 +254,7 @@ TEST(unknown_ioctl_and_null_argument)
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-ENOTTY, _ioctl(fd, _IO(VPUDOM_TYPE, 0x7f), NULL));
-	EXPECT_EQ(-ENOTTY, _ioctl(fd, _IO(VPUDOM_TYPE, VPUDOM_CMD_UNMAP + 1), NULL));
+	EXPECT_EQ(-ENOTTY, _ioctl(fd, _IO(VPUDOM_TYPE, VPUDOM_CMD_SYNC + 1), NULL));
 	EXPECT_EQ(-ENOTTY, _ioctl(fd, _IO('x', VPUDOM_CMD_INFO), NULL));
 	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_INFO, NULL));
 	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_IOVA_RANGES, NULL));
@@ -261,6 +262,7 @@ TEST(unknown_ioctl_and_null_argument)
 	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_MAP_DMABUF, NULL));
 	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_UNMAP, NULL));
 	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_UNMAP, (void *)8));
+	EXPECT_EQ(-EFAULT, _ioctl(fd, VPUDOM_SYNC, NULL));
 	close(fd);
 }
 
@@ -345,6 +347,14 @@ TEST(length_unmap)
 
 	length_test(_metadata, VPUDOM_UNMAP, &cmd, sizeof(cmd.unmap),
 		    sizeof(cmd.unmap), -EINVAL);
+}
+
+TEST(length_sync)
+{
+	union ucmd cmd = { .sync.length = 0 };
+
+	length_test(_metadata, VPUDOM_SYNC, &cmd, sizeof(cmd.sync),
+		    sizeof(cmd.sync), -EINVAL);
 }
 
 TEST(unknown_flags_and_reserved_fields)
@@ -1862,6 +1872,294 @@ TEST(efault_rollback_spares_a_later_mapping)
 	EXPECT_EQ(pins, pins_held());
 	munmap(a, PAGE_SZ);
 	munmap(b, PAGE_SZ);
+}
+
+static int _test_sync(int fd, __u32 flags, __u32 block, __u64 iova,
+		      __u64 length)
+{
+	struct vpudom_sync cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.block = block,
+		.iova = iova,
+		.length = length,
+	};
+
+	return _ioctl(fd, VPUDOM_SYNC, &cmd);
+}
+
+/* VPUDOM_SYNC's errors, in the order it checks them. */
+TEST(sync_errors)
+{
+	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
+	struct vpudom_map_dmabuf mdb = {
+		.size = sizeof(mdb), .flags = RW, .blocks = 1 << 2,
+		.length = 4 * PAGE_SZ,
+	};
+	struct vpudom_sync cmd = {
+		.size = sizeof(cmd), .flags = VPUDOM_SYNC_END_CPU, .block = 1,
+		.length = PAGE_SZ,
+	};
+	char *buf = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	int fd = open(vpudom_dev(), O_RDWR), other = open(vpudom_dev(), O_RDWR);
+	int udev, memfd, dbuf;
+	__u64 iova;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, other);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, _test_map_user(fd, RW, 1 << 1, buf, 4 * PAGE_SZ, &iova));
+	cmd.iova = iova;
+	cmd.flags = 1u << 2;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_SYNC, &cmd));
+	cmd.flags = VPUDOM_SYNC_END_CPU;
+	cmd.__reserved = 1;
+	EXPECT_EQ(-EOPNOTSUPP, _ioctl(fd, VPUDOM_SYNC, &cmd));
+	EXPECT_EQ(-EINVAL, _test_sync(fd, 0, 1, iova, PAGE_SZ));
+	EXPECT_EQ(-EINVAL, _test_sync(fd, VPUDOM_SYNC_BEGIN_CPU |
+				      VPUDOM_SYNC_END_CPU, 1, iova, PAGE_SZ));
+	EXPECT_EQ(-EINVAL, _test_sync(fd, VPUDOM_SYNC_END_CPU, 1, iova, 0));
+	EXPECT_EQ(-EINVAL, _test_sync(fd, VPUDOM_SYNC_END_CPU, 1, iova + 1,
+				      PAGE_SZ));
+	EXPECT_EQ(-EINVAL, _test_sync(fd, VPUDOM_SYNC_END_CPU, 1, iova, 100));
+	EXPECT_EQ(-EOVERFLOW, _test_sync(fd, VPUDOM_SYNC_END_CPU, 1,
+					 -PAGE_SZ, 2 * PAGE_SZ));
+	EXPECT_EQ(-EINVAL, _test_sync(fd, VPUDOM_SYNC_END_CPU, 3, iova,
+				      PAGE_SZ));
+	/* Another block's IOVA space, another session: no such mapping. */
+	EXPECT_EQ(-ENOENT, _test_sync(fd, VPUDOM_SYNC_END_CPU, 0, iova,
+				      PAGE_SZ));
+	EXPECT_EQ(-ENOENT, _test_sync(other, VPUDOM_SYNC_END_CPU, 1, iova,
+				      PAGE_SZ));
+	/* Past the mapping's end. */
+	EXPECT_EQ(-EINVAL, _test_sync(fd, VPUDOM_SYNC_BEGIN_CPU, 1,
+				      iova + PAGE_SZ, 4 * PAGE_SZ));
+	/* The whole mapping and a part of it. */
+	EXPECT_EQ(0, _test_sync(fd, VPUDOM_SYNC_BEGIN_CPU, 1, iova,
+				4 * PAGE_SZ));
+	EXPECT_EQ(0, _test_sync(fd, VPUDOM_SYNC_END_CPU, 1, iova + PAGE_SZ,
+				3 * PAGE_SZ));
+	EXPECT_EQ(0, _test_unmap_all(fd, NULL));
+	EXPECT_EQ(-ENOENT, _test_sync(fd, VPUDOM_SYNC_END_CPU, 1, iova,
+				      PAGE_SZ));
+
+	/* A dma-buf is its exporter's to maintain. */
+	udev = open("/dev/udmabuf", O_RDWR);
+	if (udev >= 0) {
+		memfd = memfd_create("vpudom", MFD_ALLOW_SEALING);
+		ASSERT_LE(0, memfd);
+		ASSERT_EQ(0, ftruncate(memfd, 4 * PAGE_SZ));
+		ASSERT_EQ(0, fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK));
+		create.memfd = memfd;
+		create.size = 4 * PAGE_SZ;
+		dbuf = ioctl(udev, UDMABUF_CREATE, &create);
+		ASSERT_LE(0, dbuf);
+		mdb.fd = dbuf;
+		ASSERT_EQ(0, _ioctl(fd, VPUDOM_MAP_DMABUF, &mdb));
+		EXPECT_EQ(-EXDEV, _test_sync(fd, VPUDOM_SYNC_BEGIN_CPU, 2,
+					     mdb.iova, PAGE_SZ));
+		EXPECT_EQ(0, _test_unmap_all(fd, NULL));
+		close(dbuf);
+		close(memfd);
+		close(udev);
+	}
+	close(other);
+	close(fd);
+	munmap(buf, 4 * PAGE_SZ);
+}
+
+/*
+ * The CPU cache maintenance vpudom asks the DMA API for, counted where
+ * arm64's dma-direct does it: a kprobe event on arch_sync_dma_for_device()
+ * (clean) and one on arch_sync_dma_for_cpu() (invalidate, unless the
+ * direction is DMA_TO_DEVICE), filtered to this process.  QEMU models no
+ * caches, so the data cannot show a missing clean; the calls can.
+ */
+#define KPROBE_GROUP	"vpudom_test"
+/* arm64: x0 the physical address, x1 the size, x2 the direction. */
+#define PROBE_CLEAN	"p:" KPROBE_GROUP "/clean arch_sync_dma_for_device size=%x1\n"
+#define PROBE_INVAL	"p:" KPROBE_GROUP "/inval arch_sync_dma_for_cpu size=%x1 dir=%x2\n"
+#define DMA_TO_DEVICE	1
+
+FIXTURE(cache) {
+	char tracing[64];
+	int fd;
+	int coherent;
+};
+
+static int write_file(const char *path, const char *text, int flags)
+{
+	int fd = open(path, O_WRONLY | flags), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
+static int tracing_write(const char *tracing, const char *file,
+			 const char *text, int flags)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", tracing, file);
+	return write_file(path, text, flags);
+}
+
+/*
+ * Bytes this process had cleaned (@inval false) or invalidated since the
+ * trace was last emptied.
+ */
+static unsigned long long cache_bytes(const char *tracing, bool inval)
+{
+	unsigned long long sum = 0, size, dir;
+	char path[160], line[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", tracing);
+	f = fopen(path, "r");
+	if (!f)
+		return ~0ULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' ||
+		    !strstr(line, inval ? " inval: " : " clean: "))
+			continue;
+		p = strstr(line, "size=");
+		if (!p || sscanf(p, "size=%llx", &size) != 1)
+			continue;
+		p = strstr(line, "dir=");
+		if (inval && p && sscanf(p, "dir=%llx", &dir) == 1 &&
+		    dir == DMA_TO_DEVICE)
+			continue;
+		sum += size;
+	}
+	fclose(f);
+	return sum;
+}
+
+static void cache_reset(const char *tracing)
+{
+	tracing_write(tracing, "trace", "", O_TRUNC);
+}
+
+FIXTURE_SETUP(cache)
+{
+	char pid[64], info[4096], *line, *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(self->tracing, sizeof(self->tracing), "/sys/kernel/tracing");
+	if (access("/sys/kernel/tracing/kprobe_events", W_OK))
+		snprintf(self->tracing, sizeof(self->tracing),
+			 "/sys/kernel/debug/tracing");
+	if (access("/sys/kernel/debug/tracing/kprobe_events", W_OK) &&
+	    access("/sys/kernel/tracing/kprobe_events", W_OK))
+		SKIP(return, "no kprobe events in this kernel");
+	/* What block1 is: pinned per board by the guest scripts. */
+	fd = open(DEBUGFS "/vpudom0/info", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, info, sizeof(info) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	info[n] = 0;
+	line = strstr(info, "\nblock 1 ");
+	ASSERT_NE(NULL, line);
+	end = strchr(line + 1, '\n');
+	if (end)
+		*end = 0;
+	self->coherent = !!strstr(line, " cache coherent");
+	ASSERT_EQ(0, tracing_write(self->tracing, "kprobe_events", PROBE_CLEAN,
+				   O_APPEND));
+	ASSERT_EQ(0, tracing_write(self->tracing, "kprobe_events", PROBE_INVAL,
+				   O_APPEND));
+	snprintf(pid, sizeof(pid), "common_pid == %d\n", getpid());
+	ASSERT_EQ(0, tracing_write(self->tracing, "events/" KPROBE_GROUP "/filter", pid, 0));
+	ASSERT_EQ(0, tracing_write(self->tracing, "events/" KPROBE_GROUP "/enable", "1\n", 0));
+	self->fd = open(vpudom_dev(), O_RDWR);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(cache)
+{
+	if (!self->tracing[0])
+		return;
+	tracing_write(self->tracing, "events/" KPROBE_GROUP "/enable", "0\n", 0);
+	tracing_write(self->tracing, "kprobe_events", "-:" KPROBE_GROUP "/clean\n", O_APPEND);
+	tracing_write(self->tracing, "kprobe_events", "-:" KPROBE_GROUP "/inval\n", O_APPEND);
+	if (self->fd > 0)
+		close(self->fd);
+}
+
+/*
+ * Non-coherent block: cleaned on map, invalidated on unmap, each sync point
+ * over its range exactly, and shown "nc vpudom".  Coherent block: cached,
+ * and nothing maintained at all.
+ */
+TEST_F(cache, user_memory_maintenance)
+{
+	const unsigned long len = 64 * PAGE_SZ, part = 8 * PAGE_SZ;
+	unsigned long long want = self->coherent ? 0 : len;
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u64 iova;
+
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0x5a, len);
+	cache_reset(self->tracing);
+	ASSERT_EQ(0, _test_map_user(self->fd, RW, 1 << 1, buf, len, &iova));
+	EXPECT_EQ(want, cache_bytes(self->tracing, false));
+	EXPECT_EQ(0, cache_bytes(self->tracing, true));
+	EXPECT_TRUE(debugfs_has("block1", iova, self->coherent ?
+				" rw   cached none " : " rw   nc     vpudom "));
+	cache_reset(self->tracing);
+	/* Begin CPU access: invalidate what the device may have written. */
+	EXPECT_EQ(0, _test_sync(self->fd, VPUDOM_SYNC_BEGIN_CPU, 1,
+				iova + part, part));
+	EXPECT_EQ(self->coherent ? 0 : part, cache_bytes(self->tracing, true));
+	EXPECT_EQ(0, cache_bytes(self->tracing, false));
+	cache_reset(self->tracing);
+	/* End CPU access: write back what the CPU wrote. */
+	EXPECT_EQ(0, _test_sync(self->fd, VPUDOM_SYNC_END_CPU, 1,
+				iova + part, 2 * part));
+	EXPECT_EQ(self->coherent ? 0 : 2 * part, cache_bytes(self->tracing, false));
+	EXPECT_EQ(0, cache_bytes(self->tracing, true));
+	cache_reset(self->tracing);
+	ASSERT_EQ(0, _test_unmap(self->fd, 1, iova, len, NULL));
+	EXPECT_EQ(want, cache_bytes(self->tracing, true));
+	EXPECT_EQ(0, cache_bytes(self->tracing, false));
+
+	/* A buffer the device only reads: cleaned, never invalidated. */
+	cache_reset(self->tracing);
+	ASSERT_EQ(0, _test_map_user(self->fd, VPUDOM_MAP_READ, 1 << 1, buf,
+				    len, &iova));
+	EXPECT_EQ(want, cache_bytes(self->tracing, false));
+	EXPECT_TRUE(debugfs_has("block1", iova, self->coherent ?
+				" r-   cached none " : " r-   nc     vpudom "));
+	cache_reset(self->tracing);
+	EXPECT_EQ(0, _test_sync(self->fd, VPUDOM_SYNC_BEGIN_CPU, 1, iova,
+				len));
+	ASSERT_EQ(0, _test_unmap(self->fd, 1, iova, len, NULL));
+	EXPECT_EQ(0, cache_bytes(self->tracing, true));
+	munmap(buf, len);
+}
+
+/* A map that fails after the clean invalidates nothing: no device saw it. */
+TEST_F(cache, failed_map_invalidates_nothing)
+{
+	char *buf = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	__u64 iova = MSI_START;
+
+	ASSERT_NE(MAP_FAILED, buf);
+	cache_reset(self->tracing);
+	/* Block 1's MSI window is a hole: refused under the locks. */
+	EXPECT_EQ(-EADDRINUSE, _test_map_fixed(self->fd, RW, 1 << 1, buf,
+					       4 * PAGE_SZ, iova));
+	EXPECT_EQ(self->coherent ? 0 : 4 * PAGE_SZ, cache_bytes(self->tracing, false));
+	EXPECT_EQ(0, cache_bytes(self->tracing, true));
+	munmap(buf, 4 * PAGE_SZ);
 }
 
 TEST_HARNESS_MAIN

@@ -101,6 +101,7 @@ enum {
 	VPUDOM_CMD_MAP_USER,
 	VPUDOM_CMD_MAP_DMABUF,
 	VPUDOM_CMD_UNMAP,
+	VPUDOM_CMD_SYNC,
 };
 
 /**
@@ -296,5 +297,61 @@ struct vpudom_unmap {
 };
 
 #define VPUDOM_UNMAP _IO(VPUDOM_TYPE, VPUDOM_CMD_UNMAP)
+
+/**
+ * enum vpudom_sync_flags - flags of VPUDOM_SYNC; exactly one is given
+ * @VPUDOM_SYNC_BEGIN_CPU: the CPU is about to access the range: what the
+ *	device wrote becomes visible to it (the CPU caches are invalidated)
+ * @VPUDOM_SYNC_END_CPU: the CPU is done with the range: what it wrote
+ *	becomes visible to the device (the CPU caches are written back)
+ */
+enum vpudom_sync_flags {
+	VPUDOM_SYNC_BEGIN_CPU = 1 << 0,
+	VPUDOM_SYNC_END_CPU = 1 << 1,
+};
+
+/**
+ * struct vpudom_sync - ioctl(VPUDOM_SYNC)
+ * @size: sizeof(struct vpudom_sync)
+ * @flags: enum vpudom_sync_flags: exactly one
+ * @block: a block the mapping is in
+ * @__reserved: must be 0
+ * @iova: first IOVA of the range, page-aligned
+ * @length: page-aligned length; the range lies inside one mapping of the
+ *	session
+ *
+ * A block that does not snoop the CPU caches (no ``dma-coherent``, or an
+ * IOMMU without coherent access) maps user memory non-cacheable, and
+ * vpudom maintains the CPU caches for it: written back when it is mapped,
+ * invalidated when it is unmapped.  In between, the device owns the memory,
+ * as with the kernel's DMA API: a process that reads what the device wrote,
+ * or writes what the device will read, brackets those accesses with
+ * VPUDOM_SYNC_BEGIN_CPU and VPUDOM_SYNC_END_CPU.  On a block that snoops
+ * the CPU caches (debugfs shows the mapping "cached") the call does
+ * nothing, so portable code always makes it.  A dma-buf's caches are its
+ * exporter's business: use DMA_BUF_IOCTL_SYNC on the dma-buf.
+ *
+ * Errors, besides the common ones:
+ *
+ * ============ =========================================================
+ * EINVAL       not exactly one flag; zero length; IOVA or length not
+ *              page-aligned; a block that does not exist; the range goes
+ *              past the end of the mapping that holds @iova
+ * EOVERFLOW    @iova + @length wraps around
+ * ENOENT       no mapping of this session holds @iova in @block
+ * EXDEV        the mapping is of a dma-buf: its exporter maintains it
+ *              (DMA_BUF_IOCTL_SYNC)
+ * ============ =========================================================
+ */
+struct vpudom_sync {
+	__u32 size;
+	__u32 flags;
+	__u32 block;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define VPUDOM_SYNC _IO(VPUDOM_TYPE, VPUDOM_CMD_SYNC)
 
 #endif /* _UAPI_LINUX_VPUDOM_H */
