@@ -218,34 +218,19 @@ static bool vpudom_iova_fit(struct vpudom_iova_space *s, u64 lo, u64 hi,
 	return true;
 }
 
-/**
- * vpudom_iova_find() - find the lowest free aligned range of a size
- * @s: the space
- * @size: bytes, a multiple of the granule
- * @align: alignment of the start, a power of two and at least the granule
- * @min: lowest acceptable start, further bounded by the space
- * @max: highest acceptable last IOVA, further bounded by the space
- * @start: the start found
- *
- * First a gap of @size + @align - granule is looked for: any such gap holds
- * an aligned range, and finding it is one descent of the tree.  Only when no
- * gap is that large are the gaps of at least @size walked for one whose
- * aligned start still fits, so that a freed aligned range is found again
- * even in a full window.  Nothing is inserted.
- *
- * Return: 0 and *@start, or -ENOSPC.
+/*
+ * The lowest free aligned range in [@lo, @hi], which the caller has checked
+ * can hold @size.  A gap of @size + @align - granule holds an aligned range
+ * wherever it is, and finding the lowest one is one descent of the tree.
+ * Only when no gap is that large are the gaps of at least @size walked for
+ * one whose aligned start still fits, so that a freed aligned range is found
+ * again even in a full window.
  */
-int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
-		     u64 min, u64 max, u64 *start)
+static int vpudom_iova_find_low(struct vpudom_iova_space *s, u64 size,
+				u64 align, u64 lo, u64 hi, u64 *start)
 {
 	MA_STATE(mas, &s->mt, 0, 0);
-	u64 lo = max(min, s->bounds.start);
-	u64 hi = min(max, s->bounds.last);
 	u64 busy_last, wide = size + align - s->granule;
-
-	lockdep_assert_held(s->lock);
-	if (!size || lo > hi || hi - lo < size - 1)
-		return -ENOSPC;
 
 	if (align > s->granule && wide > size && hi - lo >= wide - 1 &&
 	    !mas_empty_area(&mas, lo, hi, wide) &&
@@ -270,6 +255,147 @@ int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
 	return -ENOSPC;
 }
 
+/* The first free IOVA of the free range that ends at @free_last, or @lo. */
+static u64 vpudom_iova_free_start(struct vpudom_iova_space *s, u64 lo,
+				  u64 free_last)
+{
+	MA_STATE(mas, &s->mt, free_last, free_last);
+
+	/* Down to 0, not @lo: an entry may reach across @lo. */
+	if (!mas_find_rev(&mas, 0))
+		return lo;
+	return max(lo, (u64)mas.last + 1);
+}
+
+/*
+ * Of the free ranges in [@lo, @hi] that hold an aligned range of @size at
+ * their top end, the smallest among the @best_of highest; 1 takes the
+ * highest.  Each range looked at costs two descents of the tree.  Ranges of
+ * at least @size in which the aligned range does not fit count towards
+ * @best_of too, but the walk goes on down until one fits.
+ */
+static int vpudom_iova_find_high(struct vpudom_iova_space *s, u64 size,
+				 u64 align, u64 lo, u64 hi,
+				 unsigned int best_of, u64 *start)
+{
+	MA_STATE(mas, &s->mt, 0, 0);
+	u64 free_start, free_last, cand, len, best = U64_MAX;
+	unsigned int seen = 0;
+
+	while (hi - lo >= size - 1) {
+		mas_reset(&mas);
+		if (mas_empty_area_rev(&mas, lo, hi, size))
+			break;
+		free_last = min_t(u64, mas.last, hi);
+		free_start = vpudom_iova_free_start(s, lo, free_last);
+		if (free_last - free_start >= size - 1) {
+			cand = ALIGN_DOWN(free_last - size + 1, align);
+			len = free_last - free_start + 1;
+			if (cand >= free_start && len < best) {
+				best = len;
+				*start = cand;
+				if (len == size)
+					break;
+			}
+		}
+		if (++seen >= best_of && best != U64_MAX)
+			break;
+		if (free_start <= lo)
+			break;
+		hi = free_start - 1;
+		if (hi < lo)
+			break;
+	}
+	return best == U64_MAX ? -ENOSPC : 0;
+}
+
+/*
+ * The fit policy: small buffers take the lowest fit, so that they pack at
+ * the bottom of the window; large ones the tightest of the highest free
+ * ranges.  What frees up among the large ones is then a range a later large
+ * buffer fits in again, not one that small buffers have cut up; the two
+ * meet only when the window is nearly full.
+ */
+static bool vpudom_iova_is_large(u64 size)
+{
+	return size >= VPUDOM_IOVA_LARGE;
+}
+
+/* As vpudom_iova_find(), choosing among @best_of ranges for a large one. */
+static int vpudom_iova_find_in(struct vpudom_iova_space *s, u64 size,
+			       u64 align, u64 min, u64 max,
+			       unsigned int best_of, u64 *start)
+{
+	u64 lo = max(min, s->bounds.start);
+	u64 hi = min(max, s->bounds.last);
+
+	lockdep_assert_held(s->lock);
+	if (!size || lo > hi || hi - lo < size - 1)
+		return -ENOSPC;
+	if (vpudom_iova_is_large(size))
+		return vpudom_iova_find_high(s, size, align, lo, hi, best_of,
+					     start);
+	return vpudom_iova_find_low(s, size, align, lo, hi, start);
+}
+
+/**
+ * vpudom_iova_find() - find a free aligned range of a size
+ * @s: the space
+ * @size: bytes, a multiple of the granule
+ * @align: alignment of the start, a power of two and at least the granule
+ * @min: lowest acceptable start, further bounded by the space
+ * @max: highest acceptable last IOVA, further bounded by the space
+ * @start: the start found
+ *
+ * Below VPUDOM_IOVA_LARGE, the lowest fit: one descent of the tree.  From
+ * it, the smallest free range among the VPUDOM_IOVA_BEST_OF highest that
+ * hold the aligned range, at its top end.  Either way a fit is found if
+ * there is one.  Nothing is inserted.
+ *
+ * Return: 0 and *@start, or -ENOSPC.
+ */
+int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
+		     u64 min, u64 max, u64 *start)
+{
+	return vpudom_iova_find_in(s, size, align, min, max,
+				   VPUDOM_IOVA_BEST_OF, start);
+}
+
+/* As vpudom_iova_find(), never in the kernel-only range. */
+static int vpudom_iova_find_user_in(struct vpudom_iova_space *s, u64 size,
+				    u64 align, u64 min, u64 max,
+				    unsigned int best_of, u64 *start)
+{
+	const struct vpudom_range *ko = &s->kernel_only;
+	bool below, above;
+	int ret;
+
+	if (!s->has_kernel_only)
+		return vpudom_iova_find_in(s, size, align, min, max, best_of,
+					   start);
+	below = ko->start > min;
+	above = ko->last < max;
+	/* Towards the end of the window the policy fills first. */
+	if (vpudom_iova_is_large(size)) {
+		ret = above ? vpudom_iova_find_in(s, size, align, ko->last + 1,
+						  max, best_of, start) :
+			      -ENOSPC;
+		if (ret && below)
+			ret = vpudom_iova_find_in(s, size, align, min,
+						  ko->start - 1, best_of,
+						  start);
+	} else {
+		ret = below ? vpudom_iova_find_in(s, size, align, min,
+						  ko->start - 1, best_of,
+						  start) :
+			      -ENOSPC;
+		if (ret && above)
+			ret = vpudom_iova_find_in(s, size, align, ko->last + 1,
+						  max, best_of, start);
+	}
+	return ret;
+}
+
 /**
  * vpudom_iova_find_user() - vpudom_iova_find() for user space: never in the
  *	kernel-only range
@@ -280,24 +406,110 @@ int vpudom_iova_find(struct vpudom_iova_space *s, u64 size, u64 align,
  * @max: as for vpudom_iova_find()
  * @start: the start found
  *
- * The lowest fit is found first; if it meets the kernel-only range, no fit
- * lies wholly below that range, so the search goes on above it.
+ * The parts of [@min, @max] below and above the kernel-only range are
+ * searched one after the other, first the one the policy fills first.
  *
  * Return: 0 and *@start, or -ENOSPC.
  */
 int vpudom_iova_find_user(struct vpudom_iova_space *s, u64 size, u64 align,
 			  u64 min, u64 max, u64 *start)
 {
-	u64 ko_last;
+	return vpudom_iova_find_user_in(s, size, align, min, max,
+					VPUDOM_IOVA_BEST_OF, start);
+}
+
+/*
+ * Whether an aligned range at @start is in the way in @s (for @user, its
+ * kernel-only range too); if so, the first and last IOVA of what is in the
+ * way, the lowest such thing.
+ */
+static bool vpudom_iova_blocked(struct vpudom_iova_space *s, u64 start,
+				u64 last, bool user, u64 *b_start, u64 *b_last)
+{
+	MA_STATE(mas, &s->mt, start, start);
+	bool blocked = false;
+
+	lockdep_assert_held(s->lock);
+	if (mas_find(&mas, last)) {
+		*b_start = mas.index;
+		*b_last = mas.last;
+		blocked = true;
+	}
+	if (user && vpudom_iova_kernel_only(s, start, last, NULL) &&
+	    (!blocked || s->kernel_only.start < *b_start)) {
+		*b_start = s->kernel_only.start;
+		*b_last = s->kernel_only.last;
+		blocked = true;
+	}
+	return blocked;
+}
+
+/**
+ * vpudom_iova_find_common() - an aligned range free in several spaces
+ * @sp: the spaces
+ * @n: how many, at least 1
+ * @size: as for vpudom_iova_find()
+ * @align: as for vpudom_iova_find()
+ * @user: for user space: never in a kernel-only range
+ * @start: the start found
+ *
+ * With one space, vpudom_iova_find() or vpudom_iova_find_user().  With
+ * several, the fit the policy would take in the first is checked in the
+ * others; while one of them has something in the way, the search goes on
+ * past it (below it for a large buffer, which takes the highest fit, above
+ * it for a small one), so that a common fit is found if there is one.
+ *
+ * Return: 0 and *@start, or -ENOSPC.
+ */
+int vpudom_iova_find_common(struct vpudom_iova_space *const *sp,
+			    unsigned int n, u64 size, u64 align, bool user,
+			    u64 *start)
+{
+	u64 lo = 0, hi = U64_MAX, cand, b_start, b_last;
+	bool large = vpudom_iova_is_large(size);
+	unsigned int i;
 	int ret;
 
-	ret = vpudom_iova_find(s, size, align, min, max, start);
-	if (ret || !vpudom_iova_kernel_only(s, *start, *start + size - 1,
-					    &ko_last))
-		return ret;
-	if (ko_last >= max)
-		return -ENOSPC;
-	return vpudom_iova_find(s, size, align, ko_last + 1, max, start);
+	for (i = 0; i < n; i++) {
+		lo = max(lo, sp[i]->bounds.start);
+		hi = min(hi, sp[i]->bounds.last);
+	}
+	if (n == 1)
+		return user ? vpudom_iova_find_user(sp[0], size, align, lo, hi,
+						    start) :
+			      vpudom_iova_find(sp[0], size, align, lo, hi,
+					       start);
+	for (;;) {
+		/* Only the extreme fit keeps the search below complete. */
+		ret = user ? vpudom_iova_find_user_in(sp[0], size, align, lo,
+						      hi, 1, &cand) :
+			     vpudom_iova_find_in(sp[0], size, align, lo, hi, 1,
+						 &cand);
+		if (ret)
+			return ret;
+		for (i = 1; i < n; i++) {
+			if (vpudom_iova_blocked(sp[i], cand, cand + size - 1,
+						user, &b_start, &b_last))
+				break;
+		}
+		if (i == n) {
+			*start = cand;
+			return 0;
+		}
+		/*
+		 * Any common fit lies wholly beyond what is in the way: a
+		 * fit on its near side would overlap it.
+		 */
+		if (large) {
+			if (b_start <= lo)
+				return -ENOSPC;
+			hi = b_start - 1;
+		} else {
+			if (b_last >= hi)
+				return -ENOSPC;
+			lo = b_last + 1;
+		}
+	}
 }
 
 /**

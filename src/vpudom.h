@@ -35,6 +35,7 @@
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/vpudom.h>
@@ -117,7 +118,14 @@ struct vpudom_iova_space {
 	struct mutex *lock; /* the context's, see above */
 };
 
-/* iova.c: the allocator engine, with no knowledge of mappings or users */
+/*
+ * iova.c: the allocator engine, with no knowledge of mappings or users.
+ * Buffers of VPUDOM_IOVA_LARGE bytes or more are placed from the top of the
+ * window, in the tightest of the VPUDOM_IOVA_BEST_OF highest free ranges
+ * that hold them; smaller ones take the lowest fit.
+ */
+#define VPUDOM_IOVA_LARGE	SZ_512K
+#define VPUDOM_IOVA_BEST_OF	16
 void vpudom_iova_init(struct vpudom_iova_space *s,
 		      const struct vpudom_range *bounds,
 		      u64 granule, struct mutex *lock);
@@ -136,6 +144,9 @@ bool vpudom_iova_kernel_only(const struct vpudom_iova_space *s, u64 start,
 			     u64 last, u64 *ko_last);
 int vpudom_iova_find_user(struct vpudom_iova_space *s, u64 size, u64 align,
 			  u64 min, u64 max, u64 *start);
+int vpudom_iova_find_common(struct vpudom_iova_space *const *sp,
+			    unsigned int n, u64 size, u64 align, bool user,
+			    u64 *start);
 int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
 		       void *area);
 void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last);
