@@ -525,12 +525,25 @@ int vpudom_iova_find_common(struct vpudom_iova_space *const *sp,
 int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
 		       void *area)
 {
+	MA_STATE(mas, &s->mt, start, start);
 	int ret;
 
 	lockdep_assert_held(s->lock);
-	if (WARN_ON_ONCE(vpudom_iova_busy(s, start, last, NULL)))
-		return -EEXIST;
-	ret = vpudom_iova_store(s, start, last, area, GFP_KERNEL);
+	/*
+	 * One descent: the walk finds the free range around @start, and the
+	 * store starts from the leaf it ended in.  Should that range not
+	 * reach @last (a free range split between two leaves), the range is
+	 * checked entry by entry and the store starts from the root.
+	 */
+	if (mas_walk(&mas) || mas.last < last) {
+		if (WARN_ON_ONCE(vpudom_iova_busy(s, start, last, NULL)))
+			return -EEXIST;
+		mas_set_range(&mas, start, last);
+	} else {
+		mas.index = start;
+		mas.last = last;
+	}
+	ret = mas_store_gfp(&mas, area, GFP_KERNEL);
 	if (ret)
 		return ret;
 	s->nr_areas++;
