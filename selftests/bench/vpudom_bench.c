@@ -23,8 +23,9 @@
  *   pt <vpudom|dma> <bytes> <scattered|contig> -> alloc <bytes> free <bytes>
  *   hold <vpudom|dma> <count>                                 -> held <count>
  *   release                                                   -> released
- *   parts <iters>  -> alloc <ns> lock <ns> find <ns> insert_remove <ns>
- *                     lookup <ns>: vpudom's pieces, one at a time
+ *   parts <iters> [<live>]  -> alloc <ns> lock <ns> find <ns>
+ *                     insert_remove <ns> lookup <ns>: vpudom's pieces, one
+ *                     at a time, with <live> one-page mappings in block 0
  *   threads <1|2> <same|apart> <iters>                      -> ns <wall>
  *                  one-page map + unmap through vpudom by each of 1 or 2
  *                  threads started together, into one block or each into
@@ -673,22 +674,31 @@ static int bench_get_vpu(void)
 /*
  * "parts": what each piece of vpudom's map + unmap costs on its own, so
  * that the difference to the floor can be accounted for.  Runs on block 0's
- * live context, under its locks, with nothing mapped there.
+ * live context, under its locks, with @live one-page mappings there (which
+ * shows the pieces that grow with them).
  */
-static int bench_parts(u32 iters)
+static int bench_parts(u32 iters, unsigned int live)
 {
 	struct vpudom_ctx *ctx = bench_ctx(BENCH_BLOCK_TIME);
 	struct vpudom *vd = bench.vd;
 	u64 iova = 0, t0, t[5];
 	struct vpudom_mapping *m;
 	u32 i;
-	int ret = 0;
+	int ret;
+
+	if (bench.nr_held || bench.nr_held_vpudom)
+		return -EBUSY;
+	ret = bench_populate(BENCH_VPUDOM, live);
+	if (ret)
+		goto depopulate;
 
 	t0 = ktime_get_ns();
 	for (i = 0; i < iters; i++) {
 		m = kzalloc(sizeof(*m), GFP_KERNEL);
-		if (!m)
-			return -ENOMEM;
+		if (!m) {
+			ret = -ENOMEM;
+			goto depopulate;
+		}
 		kfree(m);
 	}
 	t[0] = ktime_get_ns() - t0;
@@ -722,14 +732,15 @@ static int bench_parts(u32 iters)
 	t[4] = ktime_get_ns() - t0;
 	mutex_unlock(&ctx->lock);
 	up_read(&vd->rwsem);
-	if (ret)
-		return ret;
-	snprintf(bench.result, sizeof(bench.result),
-		 "alloc %llu lock %llu find %llu insert_remove %llu lookup %llu\n",
-		 div_u64(t[0], iters), div_u64(t[1], iters),
-		 div_u64(t[2], iters), div_u64(t[3], iters),
-		 div_u64(t[4], iters));
-	return 0;
+	if (!ret)
+		snprintf(bench.result, sizeof(bench.result),
+			 "alloc %llu lock %llu find %llu insert_remove %llu lookup %llu\n",
+			 div_u64(t[0], iters), div_u64(t[1], iters),
+			 div_u64(t[2], iters), div_u64(t[3], iters),
+			 div_u64(t[4], iters));
+depopulate:
+	bench_depopulate();
+	return ret;
 }
 
 /* One thread of "threads": @iters one-page map + unmap into @block. */
@@ -1102,9 +1113,10 @@ static int bench_run(char *cmd)
 			 count);
 		return 0;
 	} else if (!strcmp(verb, "parts")) {
-		if (sscanf(cmd, "parts %u", &iters) != 1 || !iters)
+		count = 0;
+		if (sscanf(cmd, "parts %u %u", &iters, &count) < 1 || !iters)
 			return -EINVAL;
-		return bench_parts(iters);
+		return bench_parts(iters, count);
 	} else if (!strcmp(verb, "threads")) {
 		if (sscanf(cmd, "threads %u %15s %u", &count, layout,
 			   &iters) != 3 || !iters ||
