@@ -88,6 +88,10 @@ struct vpudom_hole {
 	enum vpudom_hole_kind kind;
 };
 
+/* Freed areas of the granule times 1 to 8 kept for reuse, 4 of each size. */
+#define VPUDOM_IOVA_CACHE_ORDERS	4
+#define VPUDOM_IOVA_CACHE_DEPTH		4
+
 /**
  * struct vpudom_iova_space - bounded IOVA allocator of one context
  * @mt: live areas and holes by IOVA range; gap-tracking (MT_FLAGS_ALLOC_RANGE)
@@ -101,6 +105,10 @@ struct vpudom_hole {
  * @failures: allocations refused for lack of space
  * @kernel_only: the range only the kernel may take, within @bounds
  * @has_kernel_only: @kernel_only is set
+ * @cached: starts of freed small areas kept in the tree for reuse, one
+ *	stack per size (the granule times 1, 2, 4 and 8)
+ * @nr_cached: how many starts each stack holds
+ * @fixed_seen: a fixed range has been checked here: nothing is cached
  * @lock: the lock that protects all of the above, the tree's external lock
  *
  * All members are protected by the lock passed to vpudom_iova_init().
@@ -115,6 +123,9 @@ struct vpudom_iova_space {
 	u64 failures;
 	struct vpudom_range kernel_only;
 	bool has_kernel_only;
+	u64 cached[VPUDOM_IOVA_CACHE_ORDERS][VPUDOM_IOVA_CACHE_DEPTH];
+	u8 nr_cached[VPUDOM_IOVA_CACHE_ORDERS];
+	bool fixed_seen;
 	struct mutex *lock; /* the context's, see above */
 };
 

@@ -403,6 +403,128 @@ static void iova_tightest_fit(struct kunit *test)
 	mutex_unlock(&f->lock);
 }
 
+/* How many freed ranges the tree keeps for reuse. */
+static unsigned int iova_nr_cached(struct iova_fixture *f)
+{
+	unsigned int n = 0;
+	void *entry;
+
+	MA_STATE(mas, &f->s.mt, 0, 0);
+
+	mas_for_each(&mas, entry, ULONG_MAX)
+		n += entry == VPUDOM_CACHED_ENTRY;
+	return n;
+}
+
+/*
+ * Small freed areas stay in the tree for reuse: the latest of a size is
+ * found first; they are free space for the statistics, a lookup and a
+ * fixed range, after which nothing is cached; all are given back before
+ * ENOSPC, and a session never gets one in its kernel-only range.
+ */
+static void iova_reuse_cache(struct kunit *test)
+{
+	struct vpudom_range bounds = { SZ_1M, SZ_1M + 16 * SZ_4K - 1 };
+	struct vpudom_range ko = { SZ_1M + 9 * SZ_4K, SZ_1M + 10 * SZ_4K - 1 };
+	struct iova_fixture *f = test->priv;
+	u64 start, page[16];
+	int i;
+
+	mutex_lock(&f->lock);
+	vpudom_iova_destroy(&f->s);
+	vpudom_iova_init(&f->s, &bounds, SZ_4K, &f->lock);
+	vpudom_iova_set_kernel_only(&f->s, &ko);
+	for (i = 0; i < 16; i++) {
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &page[i]), 0);
+		KUNIT_ASSERT_EQ(test, page[i], (u64)SZ_1M + i * SZ_4K);
+	}
+	/* The latest freed first, where the lowest fit would take page 0. */
+	vpudom_iova_remove(&f->s, page[0], page[0] + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, page[2], page[2] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 2U);
+	KUNIT_EXPECT_EQ(test, f->s.nr_areas, 14ULL);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), (u64)SZ_4K);
+	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, page[2]));
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[2]);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[0]);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+
+	/* Two cached pages side by side are given back for 8 KiB. */
+	vpudom_iova_remove(&f->s, page[3], page[3] + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, page[4], page[4] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), (u64)SZ_8K);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_8K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[3]);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+
+	/* A session never gets a cached page of the kernel-only range. */
+	vpudom_iova_remove(&f->s, page[9], page[9] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4K, SZ_4K, 0,
+						    U64_MAX, &start), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[9]);
+
+	/*
+	 * A fixed range is free over cached pages and takes them; from the
+	 * first fixed range on, nothing is cached any more.
+	 */
+	vpudom_iova_remove(&f->s, page[5], page[5] + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, page[6], page[6] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 2U);
+	KUNIT_EXPECT_EQ(test, check(f, page[5], page[6] + SZ_4K - 1), 0);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, page[5],
+						 page[6] + SZ_4K - 1,
+						 &f->token[1]), 0);
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), -ENOSPC);
+	vpudom_iova_remove(&f->s, page[8], page[8] + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, page[7], page[7] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[7]);
+	mutex_unlock(&f->lock);
+}
+
+/*
+ * At most VPUDOM_IOVA_CACHE_DEPTH freed areas of a size stay cached, and
+ * none once the last area is gone.
+ */
+static void iova_reuse_cache_depth(struct kunit *test)
+{
+	struct iova_fixture *f = test->priv;
+	const unsigned int n = VPUDOM_IOVA_CACHE_DEPTH + 4;
+	u64 start, page[VPUDOM_IOVA_CACHE_DEPTH + 5];
+	unsigned int i;
+
+	mutex_lock(&f->lock);
+	for (i = 0; i <= n; i++)
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &page[i]), 0);
+	for (i = 0; i < n; i++)
+		vpudom_iova_remove(&f->s, page[i], page[i] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), (unsigned int)VPUDOM_IOVA_CACHE_DEPTH);
+	KUNIT_EXPECT_EQ(test, f->s.nr_areas, 1ULL);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s),
+			2ULL * SZ_1G - (n + 1) * SZ_4K);
+	/* The latest of the cached first, then the lowest fit. */
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[VPUDOM_IOVA_CACHE_DEPTH - 1]);
+	for (i = 1; i < VPUDOM_IOVA_CACHE_DEPTH; i++)
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[0]);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[VPUDOM_IOVA_CACHE_DEPTH]);
+	/* The last area leaves nothing cached behind. */
+	for (i = 0; i <= VPUDOM_IOVA_CACHE_DEPTH; i++)
+		vpudom_iova_remove(&f->s, page[i], page[i] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), (unsigned int)VPUDOM_IOVA_CACHE_DEPTH);
+	vpudom_iova_remove(&f->s, page[n], page[n] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), 2ULL * SZ_1G);
+	mutex_unlock(&f->lock);
+}
+
 /* xorshift64*, as the bench's fill row draws its sizes. */
 static u64 iova_rand(u64 *state)
 {
@@ -576,6 +698,8 @@ static struct kunit_case iova_cases[] = {
 	KUNIT_CASE(iova_tightest_fit),
 	KUNIT_CASE(iova_fill_after_churn),
 	KUNIT_CASE(iova_common_fit),
+	KUNIT_CASE(iova_reuse_cache),
+	KUNIT_CASE(iova_reuse_cache_depth),
 	{}
 };
 
