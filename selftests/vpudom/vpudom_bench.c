@@ -3,7 +3,8 @@
  * The user side of `make bench`: vpudom against the DMA API, VFIO type1 and
  * the bare IOMMU API on one emulated SMMUv3, in one run.
  *
- *   vpudom_bench [--quick] [--reps N] [--only pt|memory|kernel|user|scale|fill]
+ *   vpudom_bench [--quick] [--reps N]
+ *                [--only pt|memory|kernel|user|batch|scale|fill|threads|decode]
  *
  * Kernel-path rows are run by the vpudom_bench module through
  * /sys/kernel/debug/vpudom_bench/cmd; user-path rows here, through
@@ -676,7 +677,7 @@ static void section_scale_parts(unsigned int lo, unsigned int hi)
 	static const char * const names[] = {
 		"mapping struct: kzalloc + kfree",
 		"rwsem + block mutex (once)",
-		"IOVA find (4 KiB, lowest fit)",
+		"IOVA find (4 KiB)",
 		"IOVA insert + remove",
 		"IOVA lookup (once)",
 	};
@@ -1001,6 +1002,55 @@ static void section_memory(void)
 		printf("%-8s %-10lld n/a\n", "user", per[2]);
 }
 
+/*
+ * Batched unmaps: k one-page mappings unmapped by one vpudom_unmap() of
+ * their span against k DMA API unmaps; the IOTLB syncs the SMMUv3 driver
+ * issued for them (a kprobe counts them) and the time per mapping.
+ */
+static void section_batch(void)
+{
+	static const unsigned int full[] = { 1, 16, 256 };
+	static const char * const layouts[] = { "contig", "apart" };
+	unsigned int nr = opt.quick ? 2 : 3, i, l;
+	unsigned long long ns_v, sy_v, ns_d, sy_d;
+	char out[256];
+	int rep;
+
+	printf("\n[batch] one vpudom_unmap() of k one-page mappings (side by side, or a\n"
+	       "        page apart) against k DMA API unmaps: IOTLB syncs (SMMUv3 command-\n"
+	       "        queue submissions, each ending in a CMD_SYNC), us per mapping\n");
+	printf("%-6s %-8s %-14s %-16s %-14s %-16s\n", "k", "layout",
+	       "vpudom syncs", "vpudom us/map", "DMA API syncs", "DMA API us/map");
+	for (i = 0; i < nr; i++) {
+		for (l = 0; l < 2; l++) {
+			struct samples v = { 0 }, d = { 0 };
+			char cv[32], cd[32];
+
+			for (rep = 0; rep < opt.reps; rep++) {
+				if (kcmd(out, sizeof(out), "batch %u %s",
+					 full[i], layouts[l]))
+					return;
+				if (!strncmp(out, "unavailable", 11)) {
+					printf("(no kprobe on the SMMUv3 command queue: %s)\n",
+					       out);
+					return;
+				}
+				if (sscanf(out, "vpudom %llu %llu dma %llu %llu",
+					   &ns_v, &sy_v, &ns_d, &sy_d) != 4) {
+					fail("batch: bad result \"%s\"", out);
+					return;
+				}
+				v.v[v.n++] = (double)ns_v / full[i];
+				d.v[d.n++] = (double)ns_d / full[i];
+			}
+			fmt_us(cv, &v);
+			fmt_us(cd, &d);
+			printf("%-6u %-8s %-14llu %-16s %-14llu %-16s\n",
+			       full[i], layouts[l], sy_v, cv, sy_d, cd);
+		}
+	}
+}
+
 static bool want(const char *section)
 {
 	return !opt.only || !strcmp(opt.only, section);
@@ -1053,6 +1103,8 @@ int main(int argc, char **argv)
 		section_kernel();
 	if (want("user"))
 		section_user();
+	if (want("batch"))
+		section_batch();
 	if (want("scale"))
 		section_scale();
 	if (want("fill"))
