@@ -8,6 +8,10 @@
  * areas, as are insertion, removal and lookup.  The bounds of the window are
  * passed to every search, so the allocator never returns an IOVA outside it.
  *
+ * Small buffers take the lowest fit and large ones the tightest of the
+ * highest free ranges, so that the two do not cut up each other's space;
+ * freed small areas stay in the tree for reuse by the next of their size.
+ *
  * The tree uses the context's mutex as its external lock, so that node
  * allocation may sleep under it.  Nothing reads it without the mutex (the
  * fault handler defers its lookup to process context), so it does not need
