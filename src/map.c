@@ -110,54 +110,18 @@ static u64 vpudom_map_align(struct vpudom *vd, unsigned long blocks,
 }
 
 /*
- * One IOVA free in every context of @blocks: take the lowest fit in the
- * first context and, while another context has something in the way, look
- * again past it.  Each round moves the lower bound up, so this ends.  For
- * @user, a context's kernel-only range is in the way too.
+ * One IOVA free in every context of @blocks, placed by the allocator's
+ * policy.  For @user, a context's kernel-only range is in the way too.
  */
 static int vpudom_find_common(struct vpudom *vd, unsigned long blocks,
 			      u64 size, u64 align, bool user, u64 *iova)
 {
-	unsigned int first = __ffs(blocks), i;
-	u64 lo = 0, hi = U64_MAX, cand, busy_last;
-	bool moved;
-	int ret;
+	struct vpudom_iova_space *sp[VPUDOM_MAX_BLOCKS];
+	unsigned int i, n = 0;
 
-	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
-		lo = max(lo, vd->ctx[i]->iova.bounds.start);
-		hi = min(hi, vd->ctx[i]->iova.bounds.last);
-	}
-	for (;;) {
-		if (user)
-			ret = vpudom_iova_find_user(&vd->ctx[first]->iova, size,
-						    align, lo, hi, &cand);
-		else
-			ret = vpudom_iova_find(&vd->ctx[first]->iova, size,
-					       align, lo, hi, &cand);
-		if (ret)
-			return ret;
-		moved = false;
-		for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
-			struct vpudom_iova_space *s = &vd->ctx[i]->iova;
-
-			if (i == first ||
-			    (!vpudom_iova_busy(s, cand, cand + size - 1,
-					       &busy_last) &&
-			     !(user && vpudom_iova_kernel_only(s, cand,
-							       cand + size - 1,
-							       &busy_last))))
-				continue;
-			if (busy_last >= hi)
-				return -ENOSPC;
-			lo = busy_last + 1;
-			moved = true;
-			break;
-		}
-		if (!moved) {
-			*iova = cand;
-			return 0;
-		}
-	}
+	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS)
+		sp[n++] = &vd->ctx[i]->iova;
+	return vpudom_iova_find_common(sp, n, size, align, user, iova);
 }
 
 /*

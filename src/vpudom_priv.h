@@ -37,6 +37,7 @@
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/vpudom.h>
@@ -89,6 +90,10 @@ struct vpudom_hole {
 	enum vpudom_hole_kind kind;
 };
 
+/* Freed areas of the granule times 1 to 8 kept for reuse, 4 of each size. */
+#define VPUDOM_IOVA_CACHE_ORDERS	4
+#define VPUDOM_IOVA_CACHE_DEPTH		4
+
 /**
  * struct vpudom_iova_space - bounded IOVA allocator of one context
  * @mt: live areas and holes by IOVA range; gap-tracking (MT_FLAGS_ALLOC_RANGE)
@@ -102,6 +107,10 @@ struct vpudom_hole {
  * @failures: allocations refused for lack of space
  * @kernel_only: the range only the kernel may take, within @bounds
  * @has_kernel_only: @kernel_only is set
+ * @cached: starts of freed small areas kept in the tree for reuse, one
+ *	stack per size (the granule times 1, 2, 4 and 8)
+ * @nr_cached: how many starts each stack holds
+ * @fixed_seen: a fixed range has been checked here: nothing is cached
  * @lock: the lock that protects all of the above, the tree's external lock
  *
  * All members are protected by the lock passed to vpudom_iova_init().
@@ -116,10 +125,20 @@ struct vpudom_iova_space {
 	u64 failures;
 	struct vpudom_range kernel_only;
 	bool has_kernel_only;
+	u64 cached[VPUDOM_IOVA_CACHE_ORDERS][VPUDOM_IOVA_CACHE_DEPTH];
+	u8 nr_cached[VPUDOM_IOVA_CACHE_ORDERS];
+	bool fixed_seen;
 	struct mutex *lock; /* the context's, see above */
 };
 
-/* iova.c: the allocator engine, with no knowledge of mappings or users */
+/*
+ * iova.c: the allocator engine, with no knowledge of mappings or users.
+ * Buffers of VPUDOM_IOVA_LARGE bytes or more are placed from the top of the
+ * window, in the tightest of the VPUDOM_IOVA_BEST_OF highest free ranges
+ * that hold them; smaller ones take the lowest fit.
+ */
+#define VPUDOM_IOVA_LARGE	SZ_512K
+#define VPUDOM_IOVA_BEST_OF	16
 void vpudom_iova_init(struct vpudom_iova_space *s,
 		      const struct vpudom_range *bounds,
 		      u64 granule, struct mutex *lock);
@@ -138,6 +157,9 @@ bool vpudom_iova_kernel_only(const struct vpudom_iova_space *s, u64 start,
 			     u64 last, u64 *ko_last);
 int vpudom_iova_find_user(struct vpudom_iova_space *s, u64 size, u64 align,
 			  u64 min, u64 max, u64 *start);
+int vpudom_iova_find_common(struct vpudom_iova_space *const *sp,
+			    unsigned int n, u64 size, u64 align, bool user,
+			    u64 *start);
 int vpudom_iova_insert(struct vpudom_iova_space *s, u64 start, u64 last,
 		       void *area);
 void vpudom_iova_remove(struct vpudom_iova_space *s, u64 start, u64 last);

@@ -21,10 +21,16 @@
  *   scale <vpudom|dma|alloc> <live> <iters> <reps>  -> ns <total> per rep
  *   fill <seed>         -> first <maps> <bytes> churn <maps> <bytes>
  *   pt <vpudom|dma> <bytes> <scattered|contig> -> alloc <bytes> free <bytes>
+ *   batch <k> <contig|apart>  -> vpudom <ns> <syncs> dma <ns> <syncs>
+ *                  k one-page mappings, side by side or a page apart,
+ *                  unmapped by one vpudom_unmap() of their span, then k
+ *                  DMA API pages unmapped one by one: the time and the
+ *                  SMMUv3 command-queue submissions (one per IOTLB sync)
  *   hold <vpudom|dma> <count>                                 -> held <count>
  *   release                                                   -> released
- *   parts <iters>  -> alloc <ns> lock <ns> find <ns> insert_remove <ns>
- *                     lookup <ns>: vpudom's pieces, one at a time
+ *   parts <iters> [<live>]  -> alloc <ns> lock <ns> find <ns>
+ *                     insert_remove <ns> lookup <ns>: vpudom's pieces, one
+ *                     at a time, with <live> one-page mappings in block 0
  *   threads <1|2> <same|apart> <iters>                      -> ns <wall>
  *                  one-page map + unmap through vpudom by each of 1 or 2
  *                  threads started together, into one block or each into
@@ -76,6 +82,7 @@
 #define BENCH_RESULT_LEN	256
 #define BENCH_MAX_REPS		9
 #define BENCH_CMD_LEN		128
+#define BENCH_BATCH_MAX		1024
 #define BENCH_PROT		(IOMMU_READ | IOMMU_WRITE)
 
 enum bench_path {
@@ -625,6 +632,109 @@ unregister:
 	return ret;
 }
 
+/* Command-queue submissions of the SMMUv3 driver while counted. */
+static atomic64_t bench_syncs;
+
+static int bench_sync_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	atomic64_inc(&bench_syncs);
+	return 0;
+}
+
+/*
+ * "batch": @k one-page mappings at fixed IOVAs from the bottom of block 1's
+ * first usable range (only "pt" uses the block, and leaves it empty),
+ * side by side or, if @apart, a page apart, unmapped by one
+ * vpudom_unmap() of their span; then @k pages mapped through the DMA API
+ * and unmapped one by one, as a driver with @k buffers does.  Counted:
+ * the SMMUv3 driver's command-queue submissions (its own function, where
+ * the iotlb_sync of the SMMU v2 driver has the same name).  An IOTLB sync
+ * submits its TLB invalidations with a CMD_SYNC at the end, whether the
+ * caller asked for it or an unmap's gather met a range disjoint from the
+ * one it held; only a batch of 64 commands is submitted without one.
+ */
+static int bench_batch(unsigned int k, bool apart)
+{
+	struct kprobe kp = {
+		.symbol_name = "arm_smmu_cmdq_issue_cmdlist",
+		.pre_handler = bench_sync_pre,
+	};
+	u64 stride = apart ? 2 * PAGE_SIZE : PAGE_SIZE, base, iova, t0;
+	u64 ns[2] = { 0 }, syncs[2] = { 0 };
+	dma_addr_t *addr = NULL;
+	unsigned int i, mapped = 0;
+	s64 unmapped;
+	int ret;
+
+	if (!k || k > BENCH_BATCH_MAX)
+		return -EINVAL;
+	ret = register_kprobe(&kp);
+	if (ret) {
+		snprintf(bench.result, sizeof(bench.result),
+			 "unavailable %d\n", ret);
+		return 0;
+	}
+	base = bench_ctx(BENCH_BLOCK_PT)->usable[0].start;
+	if (bench_ctx(BENCH_BLOCK_PT)->usable[0].last - base <
+	    (k - 1) * stride + PAGE_SIZE - 1) {
+		ret = -ENOSPC;
+		goto clear;
+	}
+	for (i = 0; i < k; i++) {
+		iova = base + i * stride;
+		ret = vpudom_map_sgtable(bench.vd, BIT(BENCH_BLOCK_PT),
+					 &bench.one, BENCH_PROT,
+					 VPUDOM_MAP_FIXED, &iova);
+		if (ret)
+			goto clear;
+	}
+	atomic64_set(&bench_syncs, 0);
+	t0 = ktime_get_ns();
+	unmapped = vpudom_unmap(bench.vd, BENCH_BLOCK_PT, base,
+				(k - 1) * stride + PAGE_SIZE);
+	ns[0] = ktime_get_ns() - t0;
+	syncs[0] = atomic64_read(&bench_syncs);
+	if (unmapped != (s64)k * PAGE_SIZE) {
+		ret = unmapped < 0 ? unmapped : -EIO;
+		goto clear;
+	}
+	if (bench.pdev) {
+		addr = kcalloc(k, sizeof(*addr), GFP_KERNEL);
+		if (!addr) {
+			ret = -ENOMEM;
+			goto clear;
+		}
+		for (; mapped < k; mapped++) {
+			addr[mapped] = dma_map_page(&bench.pdev->dev,
+						    bench.page, 0, PAGE_SIZE,
+						    DMA_BIDIRECTIONAL);
+			ret = dma_mapping_error(&bench.pdev->dev,
+						addr[mapped]);
+			if (ret)
+				goto clear;
+		}
+		atomic64_set(&bench_syncs, 0);
+		t0 = ktime_get_ns();
+		while (mapped)
+			dma_unmap_page(&bench.pdev->dev, addr[--mapped],
+				       PAGE_SIZE, DMA_BIDIRECTIONAL);
+		ns[1] = ktime_get_ns() - t0;
+		syncs[1] = atomic64_read(&bench_syncs);
+	}
+	snprintf(bench.result, sizeof(bench.result),
+		 "vpudom %llu %llu dma %llu %llu\n", ns[0], syncs[0], ns[1],
+		 syncs[1]);
+clear:
+	while (mapped)
+		dma_unmap_page(&bench.pdev->dev, addr[--mapped], PAGE_SIZE,
+			       DMA_BIDIRECTIONAL);
+	kfree(addr);
+	if (ret)
+		bench_clear_block(BENCH_BLOCK_PT);
+	unregister_kprobe(&kp);
+	return ret;
+}
+
 static int bench_parse_path(const char *name, enum bench_path *path)
 {
 	int i = match_string(bench_path_names, ARRAY_SIZE(bench_path_names),
@@ -673,22 +783,31 @@ static int bench_get_vpu(void)
 /*
  * "parts": what each piece of vpudom's map + unmap costs on its own, so
  * that the difference to the floor can be accounted for.  Runs on block 0's
- * live context, under its locks, with nothing mapped there.
+ * live context, under its locks, with @live one-page mappings there (which
+ * shows the pieces that grow with them).
  */
-static int bench_parts(u32 iters)
+static int bench_parts(u32 iters, unsigned int live)
 {
 	struct vpudom_ctx *ctx = bench_ctx(BENCH_BLOCK_TIME);
 	struct vpudom *vd = bench.vd;
 	u64 iova = 0, t0, t[5];
 	struct vpudom_mapping *m;
 	u32 i;
-	int ret = 0;
+	int ret;
+
+	if (bench.nr_held || bench.nr_held_vpudom)
+		return -EBUSY;
+	ret = bench_populate(BENCH_VPUDOM, live);
+	if (ret)
+		goto depopulate;
 
 	t0 = ktime_get_ns();
 	for (i = 0; i < iters; i++) {
 		m = kzalloc(sizeof(*m), GFP_KERNEL);
-		if (!m)
-			return -ENOMEM;
+		if (!m) {
+			ret = -ENOMEM;
+			goto depopulate;
+		}
 		kfree(m);
 	}
 	t[0] = ktime_get_ns() - t0;
@@ -722,14 +841,15 @@ static int bench_parts(u32 iters)
 	t[4] = ktime_get_ns() - t0;
 	mutex_unlock(&ctx->lock);
 	up_read(&vd->rwsem);
-	if (ret)
-		return ret;
-	snprintf(bench.result, sizeof(bench.result),
-		 "alloc %llu lock %llu find %llu insert_remove %llu lookup %llu\n",
-		 div_u64(t[0], iters), div_u64(t[1], iters),
-		 div_u64(t[2], iters), div_u64(t[3], iters),
-		 div_u64(t[4], iters));
-	return 0;
+	if (!ret)
+		snprintf(bench.result, sizeof(bench.result),
+			 "alloc %llu lock %llu find %llu insert_remove %llu lookup %llu\n",
+			 div_u64(t[0], iters), div_u64(t[1], iters),
+			 div_u64(t[2], iters), div_u64(t[3], iters),
+			 div_u64(t[4], iters));
+depopulate:
+	bench_depopulate();
+	return ret;
 }
 
 /* One thread of "threads": @iters one-page map + unmap into @block. */
@@ -1088,6 +1208,11 @@ static int bench_run(char *cmd)
 		    bench_parse_layout(layout, &contig))
 			return -EINVAL;
 		return bench_pt(path, size, contig);
+	} else if (!strcmp(verb, "batch")) {
+		if (sscanf(cmd, "batch %u %15s", &count, layout) != 2 ||
+		    (strcmp(layout, "contig") && strcmp(layout, "apart")))
+			return -EINVAL;
+		return bench_batch(count, !strcmp(layout, "apart"));
 	} else if (!strcmp(verb, "hold")) {
 		if (sscanf(cmd, "hold %15s %u", name, &count) != 2 ||
 		    bench_parse_path(name, &path) ||
@@ -1102,9 +1227,10 @@ static int bench_run(char *cmd)
 			 count);
 		return 0;
 	} else if (!strcmp(verb, "parts")) {
-		if (sscanf(cmd, "parts %u", &iters) != 1 || !iters)
+		count = 0;
+		if (sscanf(cmd, "parts %u %u", &iters, &count) < 1 || !iters)
 			return -EINVAL;
-		return bench_parts(iters);
+		return bench_parts(iters, count);
 	} else if (!strcmp(verb, "threads")) {
 		if (sscanf(cmd, "threads %u %15s %u", &count, layout,
 			   &iters) != 3 || !iters ||

@@ -17,6 +17,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 
 #include "vpudom_priv.h"
 /* The allocator under test, compiled into this module. */
@@ -120,19 +121,32 @@ static void iova_bounds_and_exhaustion(struct kunit *test)
 static void iova_alignment(struct kunit *test)
 {
 	struct iova_fixture *f = test->priv;
+	const u64 top = 3ULL * SZ_1G;
 	u64 a, b, c;
 
 	mutex_lock(&f->lock);
-	/* A small area first pushes the next 2 MiB one to the next 2 MiB. */
+	/* A small area takes the bottom, a large one the top. */
 	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &a), 0);
 	KUNIT_EXPECT_EQ(test, a, (u64)SZ_1G);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, top - SZ_4K, top - 1,
+						 &f->token[1]), 0);
+	/* A page at the very top pushes the next 2 MiB one a whole 2 MiB down. */
 	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_2M, SZ_2M, &b), 0);
 	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(b, SZ_2M));
-	KUNIT_EXPECT_EQ(test, b, (u64)SZ_1G + SZ_2M);
-	/* The gap left below b is still used by small areas. */
+	KUNIT_EXPECT_EQ(test, b, top - 2 * SZ_2M);
+	/* Unaligned sizes keep the alignment of their page size. */
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_2M + SZ_4K, SZ_2M, &c), 0);
+	KUNIT_EXPECT_EQ(test, c, top - 4 * SZ_2M);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_1M - SZ_4K, SZ_4K, &c), 0);
+	KUNIT_EXPECT_EQ(test, c, top - SZ_1M);
+	/* Small ones still fill up from the bottom. */
 	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &c), 0);
 	KUNIT_EXPECT_EQ(test, c, (u64)SZ_1G + SZ_4K);
 	/* 1 GiB alignment: only the second GiB of the space qualifies. */
+	vpudom_iova_remove(&f->s, top - SZ_4K, top - 1);
+	vpudom_iova_remove(&f->s, top - SZ_1M, top - SZ_4K - 1);
+	vpudom_iova_remove(&f->s, top - 4 * SZ_2M, top - 3 * SZ_2M + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, b, b + SZ_2M - 1);
 	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_1G, SZ_1G, &a), 0);
 	KUNIT_EXPECT_EQ(test, a, 2ULL * SZ_1G);
 	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_1G, SZ_1G, &a), -ENOSPC);
@@ -170,7 +184,9 @@ static void iova_exact_aligned_gap(struct kunit *test)
 
 static void iova_holes_and_fixed(struct kunit *test)
 {
-	struct vpudom_range hole = { SZ_1G + SZ_16M, SZ_1G + SZ_16M + SZ_1M - 1 };
+	struct vpudom_range hole = { SZ_1G + SZ_4M, SZ_1G + SZ_4M + SZ_1M - 1 };
+	struct vpudom_range top_hole = { 3ULL * SZ_1G - SZ_16M - SZ_1M,
+					 3ULL * SZ_1G - SZ_16M - 1 };
 	struct iova_fixture *f = test->priv;
 	const u64 lo = SZ_1G, hi = 3ULL * SZ_1G - 1;
 	u64 start, base = SZ_1G + SZ_256M;
@@ -179,13 +195,7 @@ static void iova_holes_and_fixed(struct kunit *test)
 
 	mutex_lock(&f->lock);
 	KUNIT_ASSERT_EQ(test, vpudom_iova_add_hole(&f->s, &hole), 0);
-	/* Allocations never land in the hole. */
-	for (i = 0; i < 40; i++) {
-		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_1M, SZ_4K, &start), 0);
-		KUNIT_EXPECT_TRUE(test, start + SZ_1M - 1 < hole.start ||
-				  start > hole.last);
-	}
-	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, hole.start));
+	KUNIT_ASSERT_EQ(test, vpudom_iova_add_hole(&f->s, &top_hole), 0);
 
 	/* Fixed ranges: edges of the bounds. */
 	KUNIT_EXPECT_EQ(test, check(f, lo - SZ_4K, lo + SZ_4K - 1), -ERANGE);
@@ -193,6 +203,25 @@ static void iova_holes_and_fixed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check(f, hi - SZ_4K + 1, hi), 0);
 	KUNIT_EXPECT_EQ(test, check(f, hole.start - SZ_4K, hole.start), -EADDRINUSE);
 	KUNIT_EXPECT_EQ(test, check(f, hole.last, hole.last + SZ_4K), -EADDRINUSE);
+
+	/*
+	 * Allocations never land in a hole: small ones past the one at the
+	 * bottom, large ones past the one at the top.
+	 */
+	for (i = 0; i < 40; i++) {
+		u64 size = i % 2 ? SZ_1M : SZ_512K - SZ_4K;
+		const struct vpudom_range *h = i % 2 ? &top_hole : &hole;
+
+		KUNIT_ASSERT_EQ(test, iova_take(f, size, SZ_4K, &start), 0);
+		KUNIT_EXPECT_TRUE(test, start + size - 1 < h->start ||
+				  start > h->last);
+	}
+	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, hole.start));
+	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, top_hole.start));
+	KUNIT_EXPECT_PTR_EQ(test, vpudom_iova_lookup(&f->s, hole.last + 1),
+			    &f->token[0]);
+	KUNIT_EXPECT_PTR_EQ(test, vpudom_iova_lookup(&f->s, top_hole.start - 1),
+			    &f->token[0]);
 
 	/* Every shape of overlap with a live area. */
 	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, base, base + SZ_64K - 1, &f->token[2]), 0);
@@ -210,7 +239,7 @@ static void iova_holes_and_fixed(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, vpudom_iova_lookup(&f->s, base + SZ_64K - 1), area);
 	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, base + SZ_64K));
 	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, base - 1));
-	KUNIT_EXPECT_EQ(test, f->s.high_water, (u64)40 * SZ_1M + SZ_64K);
+	KUNIT_EXPECT_EQ(test, f->s.high_water, (u64)30 * SZ_1M - 20 * SZ_4K + SZ_64K);
 	mutex_unlock(&f->lock);
 }
 
@@ -268,18 +297,26 @@ static void iova_kernel_only(struct kunit *test)
 							ko.start, NULL));
 	KUNIT_EXPECT_FALSE(test, vpudom_iova_kernel_only(&f->s, SZ_1G,
 							 ko.start - 1, NULL));
-	/* The lowest fit for 4 MiB would cover the kernel-only range. */
-	KUNIT_ASSERT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4M, SZ_2M, 0,
-						    U64_MAX, &start), 0);
-	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G + SZ_4M);
-	KUNIT_ASSERT_EQ(test, vpudom_iova_find(&f->s, SZ_4M, SZ_2M, 0, U64_MAX,
-					       &start), 0);
-	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G);
-	/* Below it, what fits is still used. */
+	/*
+	 * Capped 2 MiB above it, a large buffer's highest fit covers it:
+	 * the kernel takes it, a session finds 2 MiB on either side, too
+	 * little.
+	 */
+	KUNIT_EXPECT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4M, SZ_2M, 0,
+						    ko.last + SZ_2M, &start),
+			-ENOSPC);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find(&f->s, SZ_4M, SZ_2M, 0,
+					       ko.last + SZ_2M, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, ko.start);
+	/* Capped at its end, a session's large buffer goes below it. */
 	KUNIT_ASSERT_EQ(test, vpudom_iova_find_user(&f->s, SZ_2M, SZ_2M, 0,
+						    ko.last, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G);
+	/* A small one takes the lowest fit: below it while that lasts. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_user(&f->s, SZ_256K, SZ_4K, 0,
 						    U64_MAX, &start), 0);
 	KUNIT_EXPECT_EQ(test, start, (u64)SZ_1G);
-	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, start, start + SZ_2M - 1,
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, SZ_1G, ko.start - 1,
 						 &f->token[0]), 0);
 	/* Now only above it, up to the end; and nothing if capped at it. */
 	KUNIT_ASSERT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4K, SZ_4K, 0,
@@ -287,12 +324,369 @@ static void iova_kernel_only(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, start, ko.last + 1);
 	KUNIT_EXPECT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4K, SZ_4K, 0,
 						    ko.last, &start), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_find_user(&f->s, SZ_1M, SZ_4K, 0,
+						    ko.last, &start), -ENOSPC);
 	KUNIT_ASSERT_EQ(test, vpudom_iova_find(&f->s, SZ_4K, SZ_4K, 0, ko.last,
 					       &start), 0);
 	KUNIT_EXPECT_EQ(test, start, ko.start);
 	/* The range is free for a fixed kernel map. */
 	KUNIT_EXPECT_EQ(test, check(f, ko.start, ko.last), 0);
-	vpudom_iova_remove(&f->s, SZ_1G, SZ_1G + SZ_2M - 1);
+	vpudom_iova_remove(&f->s, SZ_1G, ko.start - 1);
+	mutex_unlock(&f->lock);
+}
+
+/*
+ * Large buffers (from VPUDOM_IOVA_LARGE) fill the window from the top,
+ * small ones from the bottom; a freed large range goes to the large buffer
+ * that fits it most tightly, not to the highest free range.
+ */
+static void iova_policy_large_small(struct kunit *test)
+{
+	struct iova_fixture *f = test->priv;
+	const u64 top = 3ULL * SZ_1G;
+	u64 start, small_max = 0, large_min = U64_MAX;
+	int i;
+
+	mutex_lock(&f->lock);
+	for (i = 0; i < 64; i++) {
+		u64 size = i % 3 ? SZ_4K << (i % 7) : SZ_512K << (i % 5);
+		u64 align = size >= SZ_2M ? SZ_2M : SZ_4K;
+
+		KUNIT_ASSERT_EQ(test, iova_take(f, size, align, &start), 0);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(start, align));
+		if (size >= VPUDOM_IOVA_LARGE)
+			large_min = min(large_min, start);
+		else
+			small_max = max(small_max, start + size - 1);
+	}
+	KUNIT_EXPECT_LT(test, small_max, (u64)SZ_1G + SZ_16M);
+	KUNIT_EXPECT_GT(test, large_min, top - SZ_256M);
+	mutex_unlock(&f->lock);
+}
+
+/*
+ * A large buffer takes the free range that holds it most tightly among the
+ * highest ones, not simply the highest; when nothing fits, ENOSPC, and a
+ * freed range is found again.
+ */
+static void iova_tightest_fit(struct kunit *test)
+{
+	struct iova_fixture *f = test->priv;
+	const u64 top = 3ULL * SZ_1G;
+	u64 start;
+
+	mutex_lock(&f->lock);
+	/* Free from the top down: 8 MiB, then 3 MiB, then 5 MiB. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, SZ_1G, top - SZ_32M - SZ_8M - 1,
+						 &f->token[1]), 0);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, top - SZ_32M - 3 * SZ_1M,
+						 top - SZ_16M - SZ_4M - 1,
+						 &f->token[2]), 0);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, top - SZ_16M - SZ_1M,
+						 top - SZ_8M - 1, &f->token[3]), 0);
+	KUNIT_ASSERT_EQ(test, iova_take(f, 3 * SZ_1M, SZ_2M, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, top - SZ_16M - SZ_4M);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4M, SZ_2M, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, top - SZ_32M - SZ_8M);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_8M, SZ_2M, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, top - SZ_8M);
+	/* What is left is the last 1 MiB of the 5 MiB range. */
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_2M, SZ_2M, &start), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_1M, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, top - SZ_32M - SZ_4M);
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), 0ULL);
+	/* Recovery: a freed range is found again, by a large or a small one. */
+	vpudom_iova_remove(&f->s, top - SZ_32M - SZ_8M, top - SZ_32M - SZ_4M - 1);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4M, SZ_2M, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, top - SZ_32M - SZ_8M);
+	vpudom_iova_remove(&f->s, start, start + SZ_4M - 1);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, top - SZ_32M - SZ_8M);
+	mutex_unlock(&f->lock);
+}
+
+/* How many freed ranges the tree keeps for reuse. */
+static unsigned int iova_nr_cached(struct iova_fixture *f)
+{
+	unsigned int n = 0;
+	void *entry;
+
+	MA_STATE(mas, &f->s.mt, 0, 0);
+
+	mas_for_each(&mas, entry, ULONG_MAX)
+		n += entry == VPUDOM_CACHED_ENTRY;
+	return n;
+}
+
+/*
+ * Small freed areas stay in the tree for reuse: the latest of a size is
+ * found first; they are free space for the statistics, a lookup and a
+ * fixed range, after which nothing is cached; all are given back before
+ * ENOSPC, and a session never gets one in its kernel-only range.
+ */
+static void iova_reuse_cache(struct kunit *test)
+{
+	struct vpudom_range bounds = { SZ_1M, SZ_1M + 16 * SZ_4K - 1 };
+	struct vpudom_range ko = { SZ_1M + 9 * SZ_4K, SZ_1M + 10 * SZ_4K - 1 };
+	struct iova_fixture *f = test->priv;
+	u64 start, page[16];
+	int i;
+
+	mutex_lock(&f->lock);
+	vpudom_iova_destroy(&f->s);
+	vpudom_iova_init(&f->s, &bounds, SZ_4K, &f->lock);
+	vpudom_iova_set_kernel_only(&f->s, &ko);
+	for (i = 0; i < 16; i++) {
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &page[i]), 0);
+		KUNIT_ASSERT_EQ(test, page[i], (u64)SZ_1M + i * SZ_4K);
+	}
+	/* The latest freed first, where the lowest fit would take page 0. */
+	vpudom_iova_remove(&f->s, page[0], page[0] + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, page[2], page[2] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 2U);
+	KUNIT_EXPECT_EQ(test, f->s.nr_areas, 14ULL);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), (u64)SZ_4K);
+	KUNIT_EXPECT_NULL(test, vpudom_iova_lookup(&f->s, page[2]));
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[2]);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[0]);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+
+	/* Two cached pages side by side are given back for 8 KiB. */
+	vpudom_iova_remove(&f->s, page[3], page[3] + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, page[4], page[4] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), (u64)SZ_8K);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_8K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[3]);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+
+	/* A session never gets a cached page of the kernel-only range. */
+	vpudom_iova_remove(&f->s, page[9], page[9] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_find_user(&f->s, SZ_4K, SZ_4K, 0,
+						    U64_MAX, &start), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[9]);
+
+	/*
+	 * A fixed range is free over cached pages and takes them; from the
+	 * first fixed range on, nothing is cached any more.
+	 */
+	vpudom_iova_remove(&f->s, page[5], page[5] + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, page[6], page[6] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 2U);
+	KUNIT_EXPECT_EQ(test, check(f, page[5], page[6] + SZ_4K - 1), 0);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, page[5],
+						 page[6] + SZ_4K - 1,
+						 &f->token[1]), 0);
+	KUNIT_EXPECT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), -ENOSPC);
+	vpudom_iova_remove(&f->s, page[8], page[8] + SZ_4K - 1);
+	vpudom_iova_remove(&f->s, page[7], page[7] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[7]);
+	mutex_unlock(&f->lock);
+}
+
+/*
+ * At most VPUDOM_IOVA_CACHE_DEPTH freed areas of a size stay cached, and
+ * none once the last area is gone.
+ */
+static void iova_reuse_cache_depth(struct kunit *test)
+{
+	struct iova_fixture *f = test->priv;
+	const unsigned int n = VPUDOM_IOVA_CACHE_DEPTH + 4;
+	u64 start, page[VPUDOM_IOVA_CACHE_DEPTH + 5];
+	unsigned int i;
+
+	mutex_lock(&f->lock);
+	for (i = 0; i <= n; i++)
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &page[i]), 0);
+	for (i = 0; i < n; i++)
+		vpudom_iova_remove(&f->s, page[i], page[i] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), (unsigned int)VPUDOM_IOVA_CACHE_DEPTH);
+	KUNIT_EXPECT_EQ(test, f->s.nr_areas, 1ULL);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s),
+			2ULL * SZ_1G - (n + 1) * SZ_4K);
+	/* The latest of the cached first, then the lowest fit. */
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[VPUDOM_IOVA_CACHE_DEPTH - 1]);
+	for (i = 1; i < VPUDOM_IOVA_CACHE_DEPTH; i++)
+		KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[0]);
+	KUNIT_ASSERT_EQ(test, iova_take(f, SZ_4K, SZ_4K, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, page[VPUDOM_IOVA_CACHE_DEPTH]);
+	/* The last area leaves nothing cached behind. */
+	for (i = 0; i <= VPUDOM_IOVA_CACHE_DEPTH; i++)
+		vpudom_iova_remove(&f->s, page[i], page[i] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), (unsigned int)VPUDOM_IOVA_CACHE_DEPTH);
+	vpudom_iova_remove(&f->s, page[n], page[n] + SZ_4K - 1);
+	KUNIT_EXPECT_EQ(test, iova_nr_cached(f), 0U);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_largest_free(&f->s), 2ULL * SZ_1G);
+	mutex_unlock(&f->lock);
+}
+
+/* xorshift64*, as the bench's fill row draws its sizes. */
+static u64 iova_rand(u64 *state)
+{
+	u64 x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+struct iova_live {
+	u64 start;
+	u64 size;
+};
+
+#define IOVA_FILL_MAX	1024
+
+/*
+ * Sizes log-uniform from 4 KiB to 16 MiB, aligned as the SMMUv3's page
+ * sizes make the mapping engine align them, until the first ENOSPC.
+ * Return: the bytes taken.
+ */
+static u64 iova_fill_random(struct kunit *test, struct iova_fixture *f,
+			    struct iova_live *live, unsigned int *nr, u64 *seed)
+{
+	u64 pages, size, start, bytes = 0;
+	unsigned int order;
+
+	for (;;) {
+		KUNIT_ASSERT_LT(test, *nr, IOVA_FILL_MAX);
+		order = iova_rand(seed) % 13;
+		pages = BIT_ULL(order) + iova_rand(seed) % BIT_ULL(order);
+		size = min_t(u64, pages, SZ_16M / SZ_4K) * SZ_4K;
+		if (iova_take(f, size, size >= SZ_2M ? SZ_2M : SZ_4K, &start))
+			return bytes;
+		live[(*nr)++] = (struct iova_live){ start, size };
+		bytes += size;
+	}
+}
+
+static int iova_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The bench's fill row on a model of its window (block 2 of the reference
+ * VPU, with the SMMUv3's MSI hole): fill with random sizes until ENOSPC,
+ * free a random half, fill again.  Lowest fit for every size left 82% of
+ * the window mapped at the second ENOSPC (median of these nine seeds);
+ * keeping large buffers apart from small ones, over 90%.
+ */
+static void iova_fill_after_churn(struct kunit *test)
+{
+	struct vpudom_range bounds = { SZ_16M, 600ULL * SZ_1M - 1 };
+	struct vpudom_range msi = { SZ_128M, SZ_128M + SZ_1M - 1 };
+	const u64 usable = 583ULL * SZ_1M;
+	struct iova_fixture *f = test->priv;
+	unsigned int nr, i, n;
+	u64 churn[9], seed, mapped;
+	struct iova_live *live;
+
+	live = kunit_kcalloc(test, IOVA_FILL_MAX, sizeof(*live), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, live);
+	mutex_lock(&f->lock);
+	vpudom_iova_destroy(&f->s);
+	vpudom_iova_init(&f->s, &bounds, SZ_4K, &f->lock);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_add_hole(&f->s, &msi), 0);
+	for (n = 0; n < ARRAY_SIZE(churn); n++) {
+		seed = (n + 1) * 0x9e3779b97f4a7c15ULL | 1;
+		nr = 0;
+		mapped = iova_fill_random(test, f, live, &nr, &seed);
+		KUNIT_EXPECT_GE_MSG(test, mapped * 100, usable * 90,
+				    "seed %u", n + 1);
+		for (i = 0; i < nr;) {
+			if (iova_rand(&seed) & 1) {
+				i++;
+				continue;
+			}
+			vpudom_iova_remove(&f->s, live[i].start,
+					   live[i].start + live[i].size - 1);
+			mapped -= live[i].size;
+			live[i] = live[--nr];
+		}
+		mapped += iova_fill_random(test, f, live, &nr, &seed);
+		churn[n] = mapped * 1000 / usable;
+		kunit_info(test, "seed %u: %llu.%llu%% after churn, %u areas\n",
+			   n + 1, churn[n] / 10, churn[n] % 10, nr);
+		while (nr--)
+			vpudom_iova_remove(&f->s, live[nr].start,
+					   live[nr].start + live[nr].size - 1);
+	}
+	sort(churn, ARRAY_SIZE(churn), sizeof(churn[0]), iova_cmp_u64, NULL);
+	KUNIT_EXPECT_GE(test, churn[ARRAY_SIZE(churn) / 2], 900ULL);
+	mutex_unlock(&f->lock);
+}
+
+/*
+ * Several spaces: the common fit is found past whatever is in the way in
+ * any of them, downwards for a large buffer and upwards for a small one,
+ * and a session's never enters a kernel-only range of any.
+ */
+static void iova_common_fit(struct kunit *test)
+{
+	struct vpudom_range bounds = { SZ_1G, 2ULL * SZ_1G + SZ_1G - 1 };
+	struct vpudom_range ko = { SZ_1G + SZ_1M, SZ_1G + SZ_2M - 1 };
+	struct iova_fixture *f = test->priv;
+	struct vpudom_iova_space *sp[2], *s2;
+	const u64 top = 3ULL * SZ_1G;
+	u64 start;
+
+	s2 = kunit_kzalloc(test, sizeof(*s2), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s2);
+	sp[0] = &f->s;
+	sp[1] = s2;
+	mutex_lock(&f->lock);
+	vpudom_iova_init(s2, &bounds, SZ_4K, &f->lock);
+	vpudom_iova_set_kernel_only(s2, &ko);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(s2, top - SZ_64M, top - 1,
+						 &f->token[1]), 0);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(s2, SZ_1G, SZ_1G + SZ_1M - 1,
+						 &f->token[2]), 0);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(&f->s, top - SZ_64M - SZ_4M,
+						 top - SZ_64M - 1,
+						 &f->token[3]), 0);
+	/* Large: below s2's top 64 MiB and below the first's 4 MiB there. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_common(sp, 2, SZ_4M, SZ_2M,
+						      false, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, top - SZ_64M - SZ_8M);
+	/* Small: above s2's first MiB; a session's above its kernel-only MiB. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_common(sp, 2, SZ_4K, SZ_4K,
+						      false, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, ko.start);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_common(sp, 2, SZ_4K, SZ_4K,
+						      true, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, ko.last + 1);
+	/* One space alone: its own policy. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_common(sp, 1, SZ_4M, SZ_2M,
+						      false, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, top - SZ_4M);
+	/* No common fit at all. */
+	KUNIT_ASSERT_EQ(test, vpudom_iova_insert(s2, SZ_1G + SZ_2M,
+						 top - SZ_64M - 1,
+						 &f->token[4]), 0);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_find_common(sp, 2, SZ_1M, SZ_4K,
+						      true, &start), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, vpudom_iova_find_common(sp, 2, SZ_2M, SZ_2M,
+						      false, &start), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, vpudom_iova_find_common(sp, 2, SZ_1M, SZ_4K,
+						      false, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, ko.start);
+	vpudom_iova_remove(s2, top - SZ_64M, top - 1);
+	vpudom_iova_remove(s2, SZ_1G, SZ_1G + SZ_1M - 1);
+	vpudom_iova_remove(s2, SZ_1G + SZ_2M, top - SZ_64M - 1);
+	vpudom_iova_destroy(s2);
 	mutex_unlock(&f->lock);
 }
 
@@ -303,6 +697,12 @@ static struct kunit_case iova_cases[] = {
 	KUNIT_CASE(iova_holes_and_fixed),
 	KUNIT_CASE(iova_window_granules),
 	KUNIT_CASE(iova_kernel_only),
+	KUNIT_CASE(iova_policy_large_small),
+	KUNIT_CASE(iova_tightest_fit),
+	KUNIT_CASE(iova_fill_after_churn),
+	KUNIT_CASE(iova_common_fit),
+	KUNIT_CASE(iova_reuse_cache),
+	KUNIT_CASE(iova_reuse_cache_depth),
 	{}
 };
 
