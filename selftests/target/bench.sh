@@ -12,7 +12,7 @@ set -euo pipefail
 
 VPUDOM_CMD="make bench"
 vpudom_setup "${VPUDOM_KERNEL:-6.1}" || vpudom_die "setup failed (see the setup: lines above)"
-vpudom_prepare bench-$KNAME "$KDIR" vpudom-virt.dts "$VPUDOM_TOP/selftests/bench"
+vpudom_prepare bench-$KNAME "$KDIR" vpudom-virt-bench.dts "$VPUDOM_TOP/selftests/bench"
 mapfile -t vfio < <(vpudom_vfio_modules "$BUILD")
 vpudom_initramfs "$WORK/bench.cpio.gz" bench "$BUILD/vpudom.ko" \
 	"$BUILD/bench/vpudom_bench.ko" "$BUILD/progs/vpudom_bench" "${vfio[@]}" \
