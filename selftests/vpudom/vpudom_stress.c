@@ -32,6 +32,9 @@
 static atomic_int stop;
 static atomic_long ops, unexpected, race_rounds, race_violations;
 static __u8 *buf;
+/* The VPU under test, and the fixed IOVA of block 1 the racers fight for. */
+static struct vpu vpu;
+static __u64 race_iova;
 static int unbinding;
 static char last_error[256];
 /* What each thread is doing, reported if it does not stop in time. */
@@ -162,13 +165,13 @@ static void *racer(void *arg)
 		at("map");
 		race_ret[me] = fd < 0 ? -ENODEV :
 			_test_map_fixed(fd, VPUDOM_MAP_READ, blk(1), buf,
-					4 * PAGE_SZ, MIB(200));
+					4 * PAGE_SZ, race_iova);
 		at("mapped barrier");
 		pthread_barrier_wait(&race_done);
 		/* Both unmap: only the winner's unmap finds its mapping. */
 		at("unmap");
 		if (fd >= 0)
-			_test_unmap(fd, 1, MIB(200), 4 * PAGE_SZ, NULL);
+			_test_unmap(fd, 1, race_iova, 4 * PAGE_SZ, NULL);
 		at("done barrier");
 		pthread_barrier_wait(&race_done);
 		at("reopen");
@@ -407,6 +410,12 @@ int main(int argc, char **argv)
 		perror(vpudom_dev());
 		return 1;
 	}
+	if (vpu_describe(shared_fd, &vpu) || vpu.nr_blocks < 3) {
+		fprintf(stderr, "%s: not a VPU with three blocks\n",
+			vpudom_dev());
+		return 1;
+	}
+	race_iova = vpu_quiet_iova(&vpu.b[1], 4 * PAGE_SZ);
 	pthread_barrier_init(&race_start, NULL, 3);
 	pthread_barrier_init(&race_done, NULL, 3);
 
@@ -468,10 +477,10 @@ int main(int argc, char **argv)
 	} else {
 		printf("ok 3 - nothing pinned or charged afterwards\n");
 	}
-	for (i = 0; i < 3; i++)
-		if (debugfs_mappings(i == 0 ? "block0" : i == 1 ? "block1" : "block2"))
+	for (i = 0; i < (int)vpu.nr_blocks; i++)
+		if (debugfs_mappings(vpu.b[i].info.name))
 			break;
-	if (i < 3) {
+	if (i < (int)vpu.nr_blocks) {
 		printf("not ok 4 - nothing mapped afterwards\n");
 		fails++;
 	} else {

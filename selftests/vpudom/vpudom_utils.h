@@ -429,4 +429,29 @@ static inline __u64 vpu_align(const struct vpu_block *b, __u64 len)
 	return a ? a : PAGE_SZ;
 }
 
+/*
+ * A fixed IOVA for @len bytes in @b that automatic maps are least likely
+ * to take: the middle of its largest usable range, aligned to 2 MiB (small
+ * buffers go to the bottom of a window, large ones to the top).  0 if no
+ * range holds @len.
+ */
+static inline __u64 vpu_quiet_iova(const struct vpu_block *b, __u64 len)
+{
+	const struct vpudom_iova_range *best = NULL, *r;
+	__u64 mid;
+	unsigned int i;
+
+	for (i = 0; i < b->nr_usable; i++) {
+		r = &b->usable[i];
+		if (!best || r->last - r->start > best->last - best->start)
+			best = r;
+	}
+	if (!best || best->last - best->start + 1 < len)
+		return 0;
+	mid = (best->start + (best->last - best->start) / 2) & ~(MIB(2) - 1);
+	if (mid < best->start || mid + len - 1 > best->last)
+		mid = best->start;
+	return mid;
+}
+
 #endif /* _VPUDOM_UTILS_H */
