@@ -22,7 +22,7 @@
 #include <linux/maple_tree.h>
 #include <linux/minmax.h>
 
-#include "vpudom_priv.h"
+#include "iova.h"
 
 /*
  * Tree entries that are not areas: one for every hole, one for a freed
