@@ -196,9 +196,11 @@ static int vpudom_sgt_size(struct sg_table *sgt, u64 *size)
  * @flags: %VPUDOM_MAP_FIXED to map at *@iova
  * @iova: the IOVA for %VPUDOM_MAP_FIXED; the IOVA used on success
  *
- * Without %VPUDOM_MAP_FIXED the lowest free IOVA of the common windows is
- * used, aligned to the largest IOMMU page size that is not larger than the
- * buffer, so that large contiguous memory is mapped with block entries.
+ * Without %VPUDOM_MAP_FIXED vpudom picks a free IOVA of the common windows
+ * (the lowest one for a buffer under 512 KiB, one from the top for a
+ * larger one), aligned to the largest IOMMU page size that is not larger
+ * than the buffer, so that large contiguous memory is mapped with block
+ * entries.
  *
  * The buffer is mapped cacheable if every block snoops the CPU caches;
  * otherwise non-cacheable, and vpudom writes the CPU caches back over it
@@ -382,7 +384,7 @@ static struct vpudom_buf *vpudom_buf_new(struct vpudom *vd,
 
 /*
  * Map @sgt, the memory of @buf, into its blocks: at @iova with
- * %VPUDOM_MAP_FIXED, else at the lowest free IOVA.  The mapping takes a
+ * %VPUDOM_MAP_FIXED, else where the allocator puts it.  The mapping takes a
  * reference on @buf.  On failure the handle's own reference is dropped
  * too, so that everything acquired for it goes.
  */

@@ -141,8 +141,8 @@ static void vpudom_unwind_map(struct vpudom *vd, unsigned int i,
 
 /*
  * Choose where @m goes: its fixed IOVA, checked in every context of its
- * blocks, or the lowest IOVA free in all of them.  A session's mapping
- * never takes IOVAs of a kernel-only range.
+ * blocks, or one free in all of them, where the allocator's fit policy
+ * puts it.  A session's mapping never takes IOVAs of a kernel-only range.
  */
 static int vpudom_place(struct vpudom *vd, struct vpudom_mapping *m,
 			bool fixed, u64 granule)

@@ -217,9 +217,10 @@ enum vpudom_map_flags {
  * Pins the memory (writable only if the device may write; then only
  * anonymous, shmem and hugetlbfs memory) for as long as it is mapped and
  * charges it to the locked memory of the calling user, against the
- * caller's RLIMIT_MEMLOCK.  Without VPUDOM_MAP_FIXED_IOVA the lowest free
- * IOVA in the common usable ranges is used, aligned to the largest IOMMU
- * page size not larger than @length.
+ * caller's RLIMIT_MEMLOCK.  Without VPUDOM_MAP_FIXED_IOVA vpudom picks an
+ * IOVA in the common usable ranges, aligned to the largest IOMMU page size
+ * not larger than @length: the lowest free one for a buffer under 512 KiB,
+ * one from the top of the window for a larger one.
  */
 struct vpudom_map_user {
 	__u32 size;
