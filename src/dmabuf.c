@@ -95,6 +95,23 @@ int vpudom_dmabuf_sgt(struct sg_table *dma, u64 offset, u64 length,
 }
 
 /**
+ * vpudom_dma_shift() - the first dma-ranges region that moves a device's
+ *	DMA addresses away from the physical ones
+ * @dev: the device
+ *
+ * Return: that region, or NULL if none does.
+ */
+const struct bus_dma_region *vpudom_dma_shift(struct device *dev)
+{
+	const struct bus_dma_region *r;
+
+	for (r = dev->dma_range_map; r && r->size; r++)
+		if (r->dma_start != r->cpu_start)
+			return r;
+	return NULL;
+}
+
+/**
  * vpudom_dma_is_phys() - whether a device's DMA addresses are physical
  * @dev: the device that imports a dma-buf
  *
@@ -106,14 +123,8 @@ int vpudom_dmabuf_sgt(struct sg_table *dma, u64 offset, u64 length,
  */
 bool vpudom_dma_is_phys(struct device *dev)
 {
-	const struct bus_dma_region *r;
-
-	if (device_iommu_mapped(dev) || dma_get_mask(dev) != DMA_BIT_MASK(64))
-		return false;
-	for (r = dev->dma_range_map; r && r->size; r++)
-		if (r->dma_start != r->cpu_start)
-			return false;
-	return true;
+	return !device_iommu_mapped(dev) &&
+	       dma_get_mask(dev) == DMA_BIT_MASK(64) && !vpudom_dma_shift(dev);
 }
 
 /**

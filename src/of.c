@@ -370,12 +370,11 @@ static int vpudom_vpu_check_dma(struct device *dev)
 	if (device_iommu_mapped(dev))
 		return dev_err_probe(dev, -EINVAL,
 				     "the VPU node itself is behind an IOMMU; its streams belong in the context nodes\n");
-	for (r = dev->dma_range_map; r && r->size; r++) {
-		if (r->dma_start != r->cpu_start)
-			return dev_err_probe(dev, -EINVAL,
-					     "dma-ranges shift the VPU's DMA addresses (%pad for %pa); they must be physical\n",
-					     &r->dma_start, &r->cpu_start);
-	}
+	r = vpudom_dma_shift(dev);
+	if (r)
+		return dev_err_probe(dev, -EINVAL,
+				     "dma-ranges shift the VPU's DMA addresses (%pad for %pa); they must be physical\n",
+				     &r->dma_start, &r->cpu_start);
 	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot set a 64-bit DMA mask\n");

@@ -46,6 +46,7 @@
 #include "iova.h"
 #include <linux/workqueue.h>
 
+struct bus_dma_region;
 struct dentry;
 struct vpudom_dmabuf_att;
 struct iommu_domain;
@@ -424,6 +425,7 @@ int vpudom_dmabuf_import(struct vpudom_session *s, struct vpudom_mapping *m,
 			 int fd, u64 offset, u64 length);
 int vpudom_dmabuf_sgt(struct sg_table *dma, u64 offset, u64 length,
 		      struct sg_table *out);
+const struct bus_dma_region *vpudom_dma_shift(struct device *dev);
 bool vpudom_dma_is_phys(struct device *dev);
 
 /* fault_inject.c: fault points for fault-injection tests */
