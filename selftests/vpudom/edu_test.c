@@ -262,6 +262,60 @@ TEST_F(edu, unmap_faults_remap_reaches_new_page)
 	EXPECT_EQ(0x5a, self->b[0]);
 }
 
+/*
+ * One unmap of several mappings a page apart, with another session's
+ * mappings in the gaps: vpudom invalidates them with one IOTLB sync over
+ * the whole span.  Every page the device reached before (so that the
+ * SMMU's IOTLB holds it) is out of its reach afterwards, and what lies in
+ * the gaps still works.
+ */
+TEST_F(edu, unmap_of_mappings_apart)
+{
+	const __u64 dst = self->last + 1 - 8 * PAGE_SZ;
+	__u64 src = 0, unmapped = 0;
+	const char *dev = edu_dev();
+	int fd2, i;
+
+	ASSERT_TRUE(vpu_usable(&self->v.b[variant->block], dst, 8 * PAGE_SZ));
+	fd2 = open(dev, O_RDWR);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, _test_map_user(self->fd, VPUDOM_MAP_READ, BLK, self->a,
+				    PAGE_SZ, &src));
+	memset(self->b, 0, 4 * PAGE_SZ);
+	memset(self->c, 0, 4 * PAGE_SZ);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, _test_map_fixed(self->fd, VPUDOM_MAP_WRITE, BLK,
+					     self->b + i * PAGE_SZ, PAGE_SZ,
+					     dst + 2 * i * PAGE_SZ));
+		ASSERT_EQ(0, _test_map_fixed(fd2, VPUDOM_MAP_WRITE, BLK,
+					     self->c + i * PAGE_SZ, PAGE_SZ,
+					     dst + (2 * i + 1) * PAGE_SZ));
+	}
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, edu_copy(variant->block, src, dst + i * PAGE_SZ,
+				      64));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, memcmp(self->b + i * PAGE_SZ, self->a, 64));
+		ASSERT_EQ(0, memcmp(self->c + i * PAGE_SZ, self->a, 64));
+	}
+
+	/* Only this session's four mappings go. */
+	ASSERT_EQ(0, _test_unmap(self->fd, variant->block, dst, 7 * PAGE_SZ,
+				 &unmapped));
+	EXPECT_EQ(4 * PAGE_SZ, unmapped);
+	memset(self->b, 0x5a, 4 * PAGE_SZ);
+	memset(self->c, 0, 4 * PAGE_SZ);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, edu_copy(variant->block, src, dst + i * PAGE_SZ,
+				      64));
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(0x5a, self->b[i * PAGE_SZ]);
+		EXPECT_EQ(0x5a, self->b[i * PAGE_SZ + 63]);
+		EXPECT_EQ(0, memcmp(self->c + i * PAGE_SZ, self->a, 64));
+	}
+	close(fd2);
+}
+
 /* The device cannot write through a read-only mapping. */
 TEST_F(edu, write_to_read_only_faults)
 {
