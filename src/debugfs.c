@@ -93,7 +93,8 @@ static int mappings_show(struct seq_file *s, void *unused)
 			   vpudom_maint_names[vpudom_maint_kind(m)], m->blocks,
 			   vpudom_source_name(m));
 		if (m->owner)
-			seq_printf(s, "%d/%s\n", m->pid, m->comm);
+			seq_printf(s, "%d/%s\n", to_smapping(m)->pid,
+				   to_smapping(m)->comm);
 		else
 			seq_puts(s, "kernel\n");
 	}

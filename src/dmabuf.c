@@ -256,7 +256,7 @@ int vpudom_dmabuf_import(struct vpudom_session *s, struct vpudom_mapping *m,
 	if (ret)
 		goto put_att;
 
-	m->dmabuf.att = att;
+	to_smapping(m)->dmabuf.att = att;
 	m->src = &vpudom_source_dmabuf;
 	return 0;
 
@@ -272,7 +272,7 @@ put_att:
 static void vpudom_dmabuf_release(struct vpudom_mapping *m)
 {
 	sg_free_table(&m->sgt);
-	vpudom_dmabuf_att_put(m->owner, m->dmabuf.att);
+	vpudom_dmabuf_att_put(m->owner, to_smapping(m)->dmabuf.att);
 }
 
 /*

@@ -64,7 +64,8 @@ static void vpudom_fault_mapping(char *buf, size_t len, int at,
 	char owner[TASK_COMM_LEN + 12];
 
 	if (m->owner)
-		snprintf(owner, sizeof(owner), "%d/%s", m->pid, m->comm);
+		snprintf(owner, sizeof(owner), "%d/%s",
+			 to_smapping(m)->pid, to_smapping(m)->comm);
 	else
 		strscpy(owner, "kernel", sizeof(owner));
 	snprintf(buf + at, len - at, "%s %#llx-%#llx %c%c owner %s", what,

@@ -151,6 +151,7 @@ static struct vpudom_mapping *
 vpudom_session_mapping_new(struct vpudom_session *s, u32 flags, u64 blocks,
 			   u64 iova, u64 length)
 {
+	struct vpudom_smapping *sm;
 	struct vpudom_mapping *m;
 	struct vpudom_user *u;
 	u64 bytes;
@@ -167,21 +168,22 @@ vpudom_session_mapping_new(struct vpudom_session *s, u32 flags, u64 blocks,
 		ret = PTR_ERR(u);
 		goto uncount;
 	}
-	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
-	if (!m) {
+	sm = vpudom_smapping_alloc();
+	if (!sm) {
 		ret = -ENOMEM;
 		goto uncharge;
 	}
+	sm->acct = u;
+	sm->pid = task_tgid_nr(current);
+	get_task_comm(sm->comm, current);
+	m = &sm->m;
 	m->owner = s;
 	m->id = atomic64_inc_return(&vpudom_mapping_ids);
-	m->acct = u;
 	m->blocks = blocks;
 	m->size = length;
 	m->iova = iova;
 	m->prot = (flags & VPUDOM_MAP_READ ? IOMMU_READ : 0) |
 		  (flags & VPUDOM_MAP_WRITE ? IOMMU_WRITE : 0);
-	m->pid = task_tgid_nr(current);
-	get_task_comm(m->comm, current);
 	return m;
 
 uncharge:

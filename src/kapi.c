@@ -131,8 +131,8 @@ static void vpudom_buf_put(struct vpudom_buf *buf)
 /* A mapping of a handle is gone: drop its reference on the handle. */
 static void vpudom_kernel_release(struct vpudom_mapping *m)
 {
-	if (m->kbuf.buf)
-		vpudom_buf_put(m->kbuf.buf);
+	if (m->kbuf)
+		vpudom_buf_put(m->kbuf);
 }
 
 /*
@@ -231,7 +231,7 @@ int vpudom_map_sgtable(struct vpudom *vd, unsigned long blocks,
 	if (fixed && *iova + size - 1 < *iova)
 		return -EINVAL;
 
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = vpudom_mapping_alloc();
 	if (!m)
 		return -ENOMEM;
 	m->blocks = blocks;
@@ -404,7 +404,7 @@ static struct vpudom_buf *vpudom_buf_map(struct vpudom_buf *buf,
 		ret = -EINVAL;
 		goto put;
 	}
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = vpudom_mapping_alloc();
 	if (!m) {
 		ret = -ENOMEM;
 		goto put;
@@ -416,7 +416,7 @@ static struct vpudom_buf *vpudom_buf_map(struct vpudom_buf *buf,
 	if (fixed)
 		m->iova = iova;
 	kref_get(&buf->ref);
-	m->kbuf.buf = buf;
+	m->kbuf = buf;
 	m->src = src;
 	/* The head only: the cache maintenance walks the caller's list. */
 	m->sgt = *sgt;

@@ -11,12 +11,20 @@ static int __init vpudom_init(void)
 {
 	int ret;
 
+	ret = vpudom_mapping_caches_init();
+	if (ret)
+		return ret;
 	vpudom_debugfs_root = debugfs_create_dir("vpudom", NULL);
 	vpudom_fault_debugfs_init(vpudom_debugfs_root);
 	vpudom_account_debugfs_init(vpudom_debugfs_root);
 	ret = vpudom_of_register();
 	if (ret)
-		debugfs_remove_recursive(vpudom_debugfs_root);
+		goto remove_debugfs;
+	return 0;
+
+remove_debugfs:
+	debugfs_remove_recursive(vpudom_debugfs_root);
+	vpudom_mapping_caches_exit();
 	return ret;
 }
 module_init(vpudom_init);
@@ -25,6 +33,7 @@ static void __exit vpudom_exit(void)
 {
 	vpudom_of_unregister();
 	debugfs_remove_recursive(vpudom_debugfs_root);
+	vpudom_mapping_caches_exit();
 }
 module_exit(vpudom_exit);
 

@@ -20,6 +20,56 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
+/* The records of kernel mappings, and those of sessions' mappings. */
+static struct kmem_cache *vpudom_mapping_cache;
+static struct kmem_cache *vpudom_smapping_cache;
+
+int vpudom_mapping_caches_init(void)
+{
+	vpudom_mapping_cache = KMEM_CACHE(vpudom_mapping, 0);
+	if (!vpudom_mapping_cache)
+		return -ENOMEM;
+	/* A session's records are charged to its memory cgroup. */
+	vpudom_smapping_cache = KMEM_CACHE(vpudom_smapping, SLAB_ACCOUNT);
+	if (!vpudom_smapping_cache) {
+		kmem_cache_destroy(vpudom_mapping_cache);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* At module unload: every record is freed by then, abandoned ones too. */
+void vpudom_mapping_caches_exit(void)
+{
+	kmem_cache_destroy(vpudom_smapping_cache);
+	kmem_cache_destroy(vpudom_mapping_cache);
+}
+
+/* A zeroed record for a kernel mapping, or NULL. */
+struct vpudom_mapping *vpudom_mapping_alloc(void)
+{
+	return kmem_cache_zalloc(vpudom_mapping_cache, GFP_KERNEL);
+}
+
+/* A zeroed record for a session's mapping, or NULL. */
+struct vpudom_smapping *vpudom_smapping_alloc(void)
+{
+	struct vpudom_smapping *sm;
+
+	sm = kmem_cache_zalloc(vpudom_smapping_cache, GFP_KERNEL_ACCOUNT);
+	if (sm)
+		sm->m.session = true;
+	return sm;
+}
+
+static void vpudom_mapping_free(struct vpudom_mapping *m)
+{
+	if (m->session)
+		kmem_cache_free(vpudom_smapping_cache, to_smapping(m));
+	else
+		kmem_cache_free(vpudom_mapping_cache, m);
+}
+
 static const char * const vpudom_source_names[] = {
 	[VPUDOM_SRC_KERNEL] = "kernel",
 	[VPUDOM_SRC_USER] = "user",
@@ -326,11 +376,24 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
  */
 static void vpudom_mapping_abandon(struct vpudom_mapping *m)
 {
+	const void *rec = m->session ? (void *)to_smapping(m) : (void *)m;
+	size_t size = m->session ? sizeof(struct vpudom_smapping) :
+				   sizeof(*m);
+	void *kept;
+
 	if (m->owner)
 		vpudom_session_mapping_gone(m->owner);
 	m->owner = NULL;
-	/* Deliberately kept: what it holds must never be freed. */
-	kmemleak_not_leak(m);
+	/*
+	 * Deliberately kept: what it holds must never be freed.  No tree
+	 * points at the record any more (its IOVAs are retired), so a copy
+	 * outside the caches keeps it, and the caches can still be
+	 * destroyed at module unload.  The copy cannot fail: nothing may
+	 * be given back if it did.
+	 */
+	kept = kmemdup(rec, size, GFP_KERNEL | __GFP_NOFAIL);
+	kmemleak_not_leak(kept);
+	vpudom_mapping_free(m);
 }
 
 /**
@@ -350,11 +413,12 @@ void vpudom_mapping_release(struct vpudom_mapping *m)
 	}
 	if (m->src && m->src->release)
 		m->src->release(m);
-	if (m->acct)
-		vpudom_user_uncharge(m->acct, vpudom_mapping_iova_bytes(m));
+	if (m->session && to_smapping(m)->acct)
+		vpudom_user_uncharge(to_smapping(m)->acct,
+				     vpudom_mapping_iova_bytes(m));
 	if (m->owner)
 		vpudom_session_mapping_gone(m->owner);
-	kfree(m);
+	vpudom_mapping_free(m);
 }
 
 /*

@@ -109,13 +109,14 @@ int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 		    bool write)
 {
 	unsigned int gup = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
+	struct vpudom_smapping *sm = to_smapping(m);
 	unsigned long npages = length >> PAGE_SHIFT, done = 0, charged;
 	struct mm_struct *mm = current->mm;
 	struct page **pages;
 	long n;
 	int ret;
 
-	ret = vpudom_user_charge_pinned(m->acct, npages, &charged);
+	ret = vpudom_user_charge_pinned(sm->acct, npages, &charged);
 	if (ret)
 		return ret;
 	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
@@ -147,10 +148,10 @@ int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 	if (ret)
 		goto unpin;
 
-	m->user.pages = pages;
-	m->user.npages = npages;
-	m->user.charged = charged;
-	m->user.dirty = write;
+	sm->user.pages = pages;
+	sm->user.npages = npages;
+	sm->user.charged = charged;
+	sm->user.dirty = write;
 	m->src = &vpudom_source_user;
 	return 0;
 
@@ -158,18 +159,20 @@ unpin:
 	unpin_user_pages(pages, done);
 	kvfree(pages);
 uncharge:
-	vpudom_user_uncharge_pinned(m->acct, charged);
+	vpudom_user_uncharge_pinned(sm->acct, charged);
 	return ret;
 }
 
 /* Unpin and uncharge the memory of a mapping no device can reach. */
 static void vpudom_user_release(struct vpudom_mapping *m)
 {
+	struct vpudom_smapping *sm = to_smapping(m);
+
 	sg_free_table(&m->sgt);
-	unpin_user_pages_dirty_lock(m->user.pages, m->user.npages,
-				    m->user.dirty);
-	vpudom_user_uncharge_pinned(m->acct, m->user.charged);
-	kvfree(m->user.pages);
+	unpin_user_pages_dirty_lock(sm->user.pages, sm->user.npages,
+				    sm->user.dirty);
+	vpudom_user_uncharge_pinned(sm->acct, sm->user.charged);
+	kvfree(sm->user.pages);
 }
 
 /* Pinned pages are CPU pages: vpudom maintains them for its devices. */

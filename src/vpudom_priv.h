@@ -49,6 +49,7 @@
 struct bus_dma_region;
 struct dentry;
 struct vpudom_dmabuf_att;
+struct vpudom_buf;
 struct iommu_domain;
 struct iommu_group;
 struct seq_file;
@@ -298,27 +299,57 @@ extern const struct vpudom_source_ops vpudom_source_dmabuf;
 
 /**
  * struct vpudom_mapping - one buffer mapped into one or more contexts at
- *	one IOVA
+ *	one IOVA: the mapping engine's record, all a kernel mapping has
  * @iova: first IOVA
  * @size: length in bytes
  * @blocks: mask of the contexts it is mapped into
- * @prot: IOMMU_READ / IOMMU_WRITE, and IOMMU_CACHE when every context of
- *	@blocks is coherent (set by the engine when it maps)
  * @src: the source of its memory; NULL until the source holds it
  * @owner: the session that may see and unmap it (NULL: the kernel)
- * @acct: the user it is charged to (reference held; NULL: the kernel)
- * @pid: thread group of the task that made it (0 for the kernel)
- * @comm: its command name
+ * @kbuf: the handle of the in-kernel API the mapping was made through; it
+ *	holds a reference on it, so that what the handle owns outlives the
+ *	mapping.  NULL for a session's mapping and one made by
+ *	vpudom_map_sgtable()
  * @id: number unique to the mapping for the module's lifetime, so that a
  *	rollback finds this mapping and not one made later at its IOVA
- * @stuck: an IOMMU did not unmap all of it: its memory is never released
- * @maintained: the mapping is non-cacheable and vpudom maintains the CPU
- *	caches for it through its source's sync operations (set by the
- *	engine when it maps)
  * @dead_node: entry in the list of mappings an unmap is taking down
  * @sgt: what is mapped: CPU pages.  User and dma-buf mappings own it; a
  *	kernel mapping holds a copy of the caller's sg_table head, whose
  *	scatterlist the caller keeps until it unmaps
+ * @prot: IOMMU_READ / IOMMU_WRITE, and IOMMU_CACHE when every context of
+ *	@blocks is coherent (set by the engine when it maps)
+ * @stuck: an IOMMU did not unmap all of it: its memory is never released
+ * @maintained: the mapping is non-cacheable and vpudom maintains the CPU
+ *	caches for it through its source's sync operations (set by the
+ *	engine when it maps)
+ * @session: the record is the @m of a &struct vpudom_smapping
+ *
+ * Records come from the engine's own slab caches (vpudom_mapping_alloc(),
+ * vpudom_smapping_alloc()): 96 bytes for a kernel mapping on every kernel,
+ * where a kmalloc of the old single record took 192.
+ */
+struct vpudom_mapping {
+	u64 iova;
+	u64 size;
+	unsigned long blocks;
+	const struct vpudom_source_ops *src;
+	struct vpudom_session *owner;
+	struct vpudom_buf *kbuf;
+	u64 id;
+	struct list_head dead_node;
+	struct sg_table sgt;
+	int prot;
+	bool stuck;
+	bool maintained;
+	bool session;
+};
+
+/**
+ * struct vpudom_smapping - a session's mapping: the engine's record and
+ *	what only a session's mapping has
+ * @m: the engine's record; @m.owner is the session
+ * @acct: the user it is charged to (reference held)
+ * @pid: thread group of the task that made it
+ * @comm: its command name
  * @user: the pinned pages of a user mapping
  * @user.pages: the pages, pinned
  * @user.npages: how many
@@ -326,26 +357,12 @@ extern const struct vpudom_source_ops vpudom_source_dmabuf;
  * @user.dirty: the device may have written them
  * @dmabuf: the dma-buf of a dma-buf mapping
  * @dmabuf.att: the session's attachment to it (reference held)
- * @kbuf: a mapping made through a handle of the in-kernel API
- * @kbuf.buf: the handle; the mapping holds a reference on it, so that what
- *	the handle owns outlives the mapping, and NULL for a mapping made by
- *	vpudom_map_sgtable()
  */
-struct vpudom_mapping {
-	u64 iova;
-	u64 size;
-	unsigned long blocks;
-	int prot;
-	const struct vpudom_source_ops *src;
-	struct vpudom_session *owner;
+struct vpudom_smapping {
+	struct vpudom_mapping m;
 	struct vpudom_user *acct;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
-	u64 id;
-	bool stuck;
-	bool maintained;
-	struct list_head dead_node;
-	struct sg_table sgt;
 	union {
 		struct {
 			struct page **pages;
@@ -356,11 +373,15 @@ struct vpudom_mapping {
 		struct {
 			struct vpudom_dmabuf_att *att;
 		} dmabuf;
-		struct {
-			struct vpudom_buf *buf;
-		} kbuf;
 	};
 };
+
+static inline struct vpudom_smapping *
+to_smapping(const struct vpudom_mapping *m)
+{
+	WARN_ON_ONCE(!m->session);
+	return container_of(m, struct vpudom_smapping, m);
+}
 
 /* core.c: instances */
 extern struct mutex vpudom_instances_lock;
@@ -370,6 +391,10 @@ extern struct dentry *vpudom_debugfs_root;
 const char *vpudom_hole_name(enum vpudom_hole_kind kind);
 
 /* map.c: the mapping engine */
+int vpudom_mapping_caches_init(void);
+void vpudom_mapping_caches_exit(void);
+struct vpudom_mapping *vpudom_mapping_alloc(void);
+struct vpudom_smapping *vpudom_smapping_alloc(void);
 void vpudom_lock_blocks(struct vpudom *vd, unsigned long blocks);
 void vpudom_unlock_blocks(struct vpudom *vd, unsigned long blocks);
 unsigned long vpudom_all_blocks(struct vpudom *vd);

@@ -520,7 +520,7 @@ static void section_parts(const struct samples *row)
 	if (parts_at(0, v))
 		return;
 	/*
-	 * A map + unmap takes: one mapping struct; the instance and block
+	 * A map + unmap takes: one mapping record; the instance and block
 	 * locks twice; one find; one insert and one remove; the unmap's two
 	 * walks of its range, each at least a lookup.
 	 */
@@ -531,7 +531,7 @@ static void section_parts(const struct samples *row)
 	printf("\n[kernel] vpudom over the floor, 4K contig row, ns per map + unmap\n");
 	printf("%-44s %8.0f\n", "measured: vpudom - floor", over);
 	printf("%-44s %8.0f\n", "measured: DMA API - floor", median(&row[1]) - median(&row[2]));
-	printf("%-44s %8.0f\n", "  mapping struct: kzalloc + kfree", v[0]);
+	printf("%-44s %8.0f\n", "  mapping record: slab alloc + free", v[0]);
 	printf("%-44s %8.0f\n", "  instance rwsem + block mutex, map and unmap", v[1]);
 	printf("%-44s %8.0f\n", "  IOVA lowest-fit search (maple tree gaps)", v[2]);
 	printf("%-44s %8.0f\n", "  IOVA insert + remove (maple tree stores)", v[3]);
@@ -675,7 +675,7 @@ static void section_user(void)
 static void section_scale_parts(unsigned int lo, unsigned int hi)
 {
 	static const char * const names[] = {
-		"mapping struct: kzalloc + kfree",
+		"mapping record: slab alloc + free",
 		"rwsem + block mutex (once)",
 		"IOVA find (4 KiB)",
 		"IOVA insert + remove",
