@@ -85,6 +85,9 @@ static int mappings_show(struct seq_file *s, void *unused)
 		if (vpudom_iova_is_hole(entry))
 			continue;
 		m = entry;
+		/* One being mapped or unmapped is not there for its owner. */
+		if (m->state != VPUDOM_MAPPING_LIVE)
+			continue;
 		seq_printf(s, "0x%016llx 0x%016llx 0x%016llx %c%c   %-6s %-8s 0x%04lx %-7s ",
 			   m->iova, m->iova + m->size - 1, m->size,
 			   m->prot & IOMMU_READ ? 'r' : '-',

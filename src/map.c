@@ -2,11 +2,12 @@
 /*
  * The mapping engine: puts a buffer into one or several contexts at one
  * IOVA, all or nothing, and takes mappings down with one IOTLB sync per
- * domain per operation.  It is called by the ioctl layer (ioctl.c) and the
- * in-kernel API (kapi.c), calls the allocator (iova.c) and the IOMMU API,
- * and knows nothing of where the memory comes from beyond the sg_table it
- * is handed and the source's operations (struct vpudom_source_ops), which
- * give the memory back.
+ * domain per operation.  The trees change under the context locks, the
+ * page tables without them (enum vpudom_mapping_state).  It is called by
+ * the ioctl layer (ioctl.c) and the in-kernel API (kapi.c), calls the
+ * allocator (iova.c) and the IOMMU API, and knows nothing of where the
+ * memory comes from beyond the sg_table it is handed and the source's
+ * operations (struct vpudom_source_ops), which give the memory back.
  */
 #include <linux/iommu.h>
 #include <linux/kmemleak.h>
@@ -186,7 +187,7 @@ static void vpudom_unwind_map(struct vpudom *vd, unsigned int i,
 		return;
 	WARN_ONCE(1, "%s: %s: short unmap of %#llx-%#llx; leaking its memory\n",
 		  vd->name, vd->ctx[i]->desc->name, m->iova, m->iova + size - 1);
-	m->stuck = true;
+	m->stuck |= BIT(i);
 }
 
 /*
@@ -224,8 +225,8 @@ static int vpudom_place(struct vpudom *vd, struct vpudom_mapping *m,
 }
 
 /*
- * Take @m's IOVAs out of the trees of @blocks again: retired for good if
- * an IOMMU may still translate part of them.
+ * Take @m's IOVAs out of the trees of @blocks again: retired for good in
+ * a block whose IOMMU may still translate part of them.
  */
 static void vpudom_remove_areas(struct vpudom *vd, struct vpudom_mapping *m,
 				unsigned long blocks)
@@ -234,7 +235,8 @@ static void vpudom_remove_areas(struct vpudom *vd, struct vpudom_mapping *m,
 	unsigned int i;
 
 	for_each_set_bit(i, &blocks, VPUDOM_MAX_BLOCKS) {
-		if (m->stuck)
+		lockdep_assert_held(&vd->ctx[i]->lock);
+		if (m->stuck & BIT(i))
 			vpudom_iova_retire(&vd->ctx[i]->iova, m->iova, last);
 		else
 			vpudom_iova_remove(&vd->ctx[i]->iova, m->iova, last);
@@ -260,7 +262,10 @@ static int vpudom_insert_areas(struct vpudom *vd, struct vpudom_mapping *m)
 	return 0;
 }
 
-/* Map @sgt at @m->iova in the domain of every block of @m, or in none. */
+/*
+ * Map @sgt at @m->iova in the domain of every block of @m, or in none.
+ * Without the context locks: the trees hold @m's IOVA, reserved.
+ */
 static int vpudom_map_domains(struct vpudom *vd, struct vpudom_mapping *m,
 			      struct sg_table *sgt)
 {
@@ -268,6 +273,7 @@ static int vpudom_map_domains(struct vpudom *vd, struct vpudom_mapping *m,
 	ssize_t mapped;
 	unsigned int i;
 
+	lockdep_assert_held_read(&vd->rwsem);
 	for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
 		if (vpudom_should_fail_map())
 			mapped = -ENOMEM;
@@ -321,24 +327,23 @@ static int vpudom_map_attrs(struct vpudom *vd, struct vpudom_mapping *m)
 }
 
 /*
- * vpudom_map_sg_locked() - map a buffer into the contexts of a mapping
+ * vpudom_reserve_locked() - take the IOVA of a mapping in its contexts
  * @vd: the instance, held for read and alive
  * @m: the mapping: @blocks, @size, @prot, @src and @owner filled in, and
  *	@iova if @fixed; every context of @blocks locked
- * @sgt: the buffer; its CPU pages are what gets mapped
  * @fixed: map at @m->iova instead of allocating one
  *
- * On success the mapping is in every context's tree and page tables; on
- * failure in none of them.
+ * On success the mapping is in every context's tree, reserved: its
+ * domains are for the caller to map, without the locks.  On failure it is
+ * in none of them.
  *
  * Return: 0; -ERANGE, -EADDRINUSE or -EEXIST for a fixed IOVA outside a
- * window, over a hole or over a live mapping; -EACCES for a session's fixed
- * IOVA in a kernel-only range; -ENOSPC if no IOVA is free in all the
- * contexts; -ENOMEM or the IOMMU driver's error.
+ * window, over a hole or over another mapping; -EACCES for a session's
+ * fixed IOVA in a kernel-only range; -ENOSPC if no IOVA is free in all the
+ * contexts; -EINVAL for a size or fixed IOVA off the granule; -ENOMEM.
  */
-static int vpudom_map_sg_locked(struct vpudom *vd,
-				struct vpudom_mapping *m,
-				struct sg_table *sgt, bool fixed)
+static int vpudom_reserve_locked(struct vpudom *vd, struct vpudom_mapping *m,
+				 bool fixed)
 {
 	u64 granule = 0;
 	unsigned int i;
@@ -356,17 +361,8 @@ static int vpudom_map_sg_locked(struct vpudom *vd,
 	ret = vpudom_place(vd, m, fixed, granule);
 	if (ret)
 		return ret;
-	ret = vpudom_insert_areas(vd, m);
-	if (ret)
-		return ret;
-	ret = vpudom_map_domains(vd, m, sgt);
-	if (ret) {
-		vpudom_remove_areas(vd, m, m->blocks);
-		return ret;
-	}
-	trace_vpudom_map(vd->id, m->blocks, m->iova, m->size, m->prot,
-			 m->src->kind, vpudom_maint_kind(m));
-	return 0;
+	m->state = VPUDOM_MAPPING_RESERVED;
+	return vpudom_insert_areas(vd, m);
 }
 
 /*
@@ -468,13 +464,15 @@ static void vpudom_gather_bridge(struct iommu_iotlb_gather *gather, u64 iova,
 }
 
 /*
- * Take every mapping on @dead out of its contexts' trees and page tables
- * and sync each touched IOTLB once: afterwards the device can no longer
- * reach the memory, and the caller releases it once the locks are dropped.
- * Mappings a few pages apart share that sync (vpudom_gather_bridge()).
- * Every context of every mapping is locked.
+ * Take every mapping on @dead (dying) out of its contexts' page tables and
+ * sync each touched IOTLB once: afterwards the device can no longer reach
+ * the memory.  Mappings a few pages apart share that sync
+ * (vpudom_gather_bridge()).  Without the context locks, or with them (a
+ * revoke): the trees keep the IOVAs taken until vpudom_drop_areas().
+ *
+ * Return: the bytes unmapped.
  */
-static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
+static u64 vpudom_unmap_domains(struct vpudom *vd, struct list_head *dead)
 {
 	struct iommu_iotlb_gather gather[VPUDOM_MAX_BLOCKS];
 	unsigned long touched = 0;
@@ -483,29 +481,26 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 	unsigned int i;
 	u64 bytes = 0;
 
+	lockdep_assert_held(&vd->rwsem);
 	for (i = 0; i < vd->hw.nr_blocks; i++)
 		iommu_iotlb_gather_init(&gather[i]);
 	list_for_each_entry(m, dead, dead_node) {
 		for_each_set_bit(i, &m->blocks, VPUDOM_MAX_BLOCKS) {
 			struct vpudom_ctx *ctx = vd->ctx[i];
-			u64 last = m->iova + m->size - 1;
 
-			lockdep_assert_held(&ctx->lock);
 			vpudom_gather_bridge(&gather[i], m->iova,
 					     ctx->iova.granule);
 			injected = vpudom_should_fail_unmap();
 			if (!injected &&
 			    iommu_unmap_fast(ctx->domain, m->iova, m->size,
-					     &gather[i]) == m->size) {
-				vpudom_iova_remove(&ctx->iova, m->iova, last);
+					     &gather[i]) == m->size)
 				continue;
-			}
 			/* Parts may still translate: keep IOVA and memory. */
 			dev_err(ctx->dev, "%s: %s: short unmap of %#llx-%#llx; leaking its memory\n",
-				vd->name, ctx->desc->name, m->iova, last);
+				vd->name, ctx->desc->name, m->iova,
+				m->iova + m->size - 1);
 			WARN_ON_ONCE(!injected);
-			vpudom_iova_retire(&ctx->iova, m->iova, last);
-			m->stuck = true;
+			m->stuck |= BIT(i);
 		}
 		touched |= m->blocks;
 		bytes += m->size;
@@ -514,6 +509,45 @@ static u64 vpudom_unmap_list(struct vpudom *vd, struct list_head *dead)
 	for_each_set_bit(i, &touched, VPUDOM_MAX_BLOCKS)
 		iommu_iotlb_sync(vd->ctx[i]->domain, &gather[i]);
 	return bytes;
+}
+
+/*
+ * The IOTLBs are synced: give the IOVAs of the mappings on @dead back to
+ * their trees, or retire them where an IOMMU may still translate them.
+ * Every context of every mapping is locked; the caller releases the
+ * mappings once the locks are dropped.
+ */
+static void vpudom_drop_areas(struct vpudom *vd, struct list_head *dead)
+{
+	struct vpudom_mapping *m;
+
+	list_for_each_entry(m, dead, dead_node)
+		vpudom_remove_areas(vd, m, m->blocks);
+}
+
+/*
+ * Take down the mappings an unmap collected, dying, under the locks of
+ * @locked, which it holds: the domains without the locks, then the trees
+ * with them.  Returns with @locked dropped.
+ */
+static u64 vpudom_take_down(struct vpudom *vd, unsigned long locked,
+			    struct list_head *dead)
+{
+	u64 bytes;
+
+	vpudom_unlock_blocks(vd, locked);
+	bytes = vpudom_unmap_domains(vd, dead);
+	vpudom_lock_blocks(vd, locked);
+	vpudom_drop_areas(vd, dead);
+	vpudom_unlock_blocks(vd, locked);
+	return bytes;
+}
+
+/* @m leaves for @dead: no other unmap, sync or debugfs sees it now. */
+static void vpudom_collect(struct vpudom_mapping *m, struct list_head *dead)
+{
+	m->state = VPUDOM_MAPPING_DYING;
+	list_add_tail(&m->dead_node, dead);
 }
 
 /*
@@ -539,7 +573,7 @@ static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
 		if (vpudom_iova_is_hole(entry))
 			continue;
 		m = entry;
-		if (m->owner != owner)
+		if (m->owner != owner || m->state != VPUDOM_MAPPING_LIVE)
 			continue;
 		if (m->iova < iova || m->iova + m->size - 1 > last)
 			return -EINVAL;
@@ -554,8 +588,8 @@ static int vpudom_collect_range(struct vpudom *vd, unsigned int block,
 		if (vpudom_iova_is_hole(entry))
 			continue;
 		m = entry;
-		if (m->owner == owner)
-			list_add_tail(&m->dead_node, dead);
+		if (m->owner == owner && m->state == VPUDOM_MAPPING_LIVE)
+			vpudom_collect(m, dead);
 	}
 	return 0;
 }
@@ -581,8 +615,10 @@ static void vpudom_collect_all(struct vpudom *vd, unsigned long blocks,
 			if (vpudom_iova_is_hole(entry))
 				continue;
 			m = entry;
+			if (m->state != VPUDOM_MAPPING_LIVE)
+				continue;
 			if ((any || m->owner == owner) && __ffs(m->blocks) == i)
-				list_add_tail(&m->dead_node, dead);
+				vpudom_collect(m, dead);
 		}
 	}
 }
@@ -628,8 +664,9 @@ s64 vpudom_unmap_range(struct vpudom *vd, unsigned int block, u64 iova,
 					   owner, locked, &dead);
 	}
 	if (!ret)
-		ret = vpudom_unmap_list(vd, &dead);
-	vpudom_unlock_blocks(vd, locked);
+		ret = vpudom_take_down(vd, locked, &dead);
+	else
+		vpudom_unlock_blocks(vd, locked);
 	up_read(&vd->rwsem);
 	vpudom_release_list(vd, &dead);
 	return ret;
@@ -662,13 +699,14 @@ s64 vpudom_unmap_id(struct vpudom *vd, unsigned long blocks, u64 iova,
 		return ret;
 	vpudom_lock_blocks(vd, blocks);
 	m = vpudom_iova_lookup(&vd->ctx[__ffs(blocks)]->iova, iova);
-	if (m && m->owner == owner && m->id == id && m->iova == iova) {
-		list_add_tail(&m->dead_node, &dead);
-		ret = vpudom_unmap_list(vd, &dead);
+	if (m && m->owner == owner && m->id == id && m->iova == iova &&
+	    m->blocks == blocks && m->state == VPUDOM_MAPPING_LIVE) {
+		vpudom_collect(m, &dead);
+		ret = vpudom_take_down(vd, blocks, &dead);
 	} else {
+		vpudom_unlock_blocks(vd, blocks);
 		ret = -ENOENT;
 	}
-	vpudom_unlock_blocks(vd, blocks);
 	up_read(&vd->rwsem);
 	vpudom_release_list(vd, &dead);
 	return ret;
@@ -693,8 +731,7 @@ s64 vpudom_unmap_owner(struct vpudom *vd, struct vpudom_session *owner)
 		return ret;
 	vpudom_lock_blocks(vd, all);
 	vpudom_collect_all(vd, all, owner, false, &dead);
-	ret = vpudom_unmap_list(vd, &dead);
-	vpudom_unlock_blocks(vd, all);
+	ret = vpudom_take_down(vd, all, &dead);
 	up_read(&vd->rwsem);
 	vpudom_release_list(vd, &dead);
 	return ret;
@@ -719,9 +756,11 @@ void vpudom_revoke_locked(struct vpudom *vd, struct list_head *dead)
 	for (i = 0; i < vd->hw.nr_blocks; i++)
 		if (vd->ctx[i])
 			blocks |= BIT(i);
+	/* No map or unmap is under way: they hold the instance for read. */
 	vpudom_lock_blocks(vd, blocks);
 	vpudom_collect_all(vd, blocks, NULL, true, dead);
-	vpudom_unmap_list(vd, dead);
+	vpudom_unmap_domains(vd, dead);
+	vpudom_drop_areas(vd, dead);
 	vpudom_unlock_blocks(vd, blocks);
 }
 
@@ -769,8 +808,13 @@ int vpudom_get_alive(struct vpudom *vd)
  * must not touch it again, since another thread may unmap and free it at
  * once.
  *
- * Return: as vpudom_map_sg_locked(), or -ENODEV if the instance is gone,
- * or the error of the source's sync_for_device operation.
+ * The IOVA is taken under the context locks, the domains are mapped
+ * without them, and the mapping becomes live under them again: only then
+ * can an unmap see it.
+ *
+ * Return: as vpudom_reserve_locked(), or -ENODEV if the instance is gone,
+ * the error of the source's sync_for_device operation, or the IOMMU
+ * driver's error (-EIO for a short map).
  */
 int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 	       struct sg_table *sgt, bool fixed, u64 *iova)
@@ -788,11 +832,25 @@ int vpudom_map(struct vpudom *vd, struct vpudom_mapping *m,
 		up_read(&vd->rwsem);
 		return ret;
 	}
+	/* The IOVA under the locks, the page tables without them. */
 	vpudom_lock_blocks(vd, blocks);
-	ret = vpudom_map_sg_locked(vd, m, sgt, fixed);
-	if (!ret)
-		*iova = m->iova;
+	ret = vpudom_reserve_locked(vd, m, fixed);
 	vpudom_unlock_blocks(vd, blocks);
+	if (ret)
+		goto out;
+	ret = vpudom_map_domains(vd, m, sgt);
+
+	vpudom_lock_blocks(vd, blocks);
+	if (ret) {
+		vpudom_remove_areas(vd, m, blocks);
+	} else {
+		m->state = VPUDOM_MAPPING_LIVE;
+		*iova = m->iova;
+		trace_vpudom_map(vd->id, m->blocks, m->iova, m->size, m->prot,
+				 m->src->kind, vpudom_maint_kind(m));
+	}
+	vpudom_unlock_blocks(vd, blocks);
+out:
 	up_read(&vd->rwsem);
 	return ret;
 }
@@ -831,7 +889,7 @@ int vpudom_sync_range(struct vpudom *vd, unsigned int block, u64 iova,
 	ctx = vd->ctx[block];
 	mutex_lock(&ctx->lock);
 	m = vpudom_iova_lookup(&ctx->iova, iova);
-	if (!m || m->owner != owner)
+	if (!m || m->owner != owner || m->state != VPUDOM_MAPPING_LIVE)
 		ret = -ENOENT;
 	else if (iova + length - 1 > m->iova + m->size - 1)
 		ret = -EINVAL;

@@ -114,7 +114,8 @@ struct vpudom_hole {
  * @nr_holes: number of @holes
  * @usable: window ∩ aperture − @holes, sorted
  * @nr_usable: number of @usable
- * @lock: protects @iova and every mapping's presence in this context
+ * @lock: protects @iova, every mapping's presence in this context and its
+ *	&vpudom_mapping.state; not held around the IOMMU calls on @domain
  * @iova: the allocator
  * @faults: IOMMU faults reported for this stream
  * @fault_iova: IOVA of the last fault
@@ -298,6 +299,28 @@ extern const struct vpudom_source_ops vpudom_source_user;
 extern const struct vpudom_source_ops vpudom_source_dmabuf;
 
 /**
+ * enum vpudom_mapping_state - where a mapping is in its life
+ * @VPUDOM_MAPPING_RESERVED: its IOVA is taken in every tree of its blocks,
+ *	and its domains are being mapped, outside the context locks
+ * @VPUDOM_MAPPING_LIVE: mapped; the only state unmaps, syncs and debugfs
+ *	see
+ * @VPUDOM_MAPPING_DYING: an unmap took it; its domains are being
+ *	unmapped outside the context locks, and its IOVA stays taken until
+ *	their IOTLBs are synced
+ *
+ * The IOMMU calls run without the context locks (the io-pgtable formats
+ * take concurrent changes of disjoint ranges, as the DMA API relies on),
+ * so that two threads can map into one block at once.  The instance lock
+ * is held for read throughout, so a revoke never meets the two passing
+ * states.
+ */
+enum vpudom_mapping_state {
+	VPUDOM_MAPPING_RESERVED,
+	VPUDOM_MAPPING_LIVE,
+	VPUDOM_MAPPING_DYING,
+};
+
+/**
  * struct vpudom_mapping - one buffer mapped into one or more contexts at
  *	one IOVA: the mapping engine's record, all a kernel mapping has
  * @iova: first IOVA
@@ -317,11 +340,14 @@ extern const struct vpudom_source_ops vpudom_source_dmabuf;
  *	scatterlist the caller keeps until it unmaps
  * @prot: IOMMU_READ / IOMMU_WRITE, and IOMMU_CACHE when every context of
  *	@blocks is coherent (set by the engine when it maps)
- * @stuck: an IOMMU did not unmap all of it: its memory is never released
+ * @stuck: the blocks whose IOMMU did not unmap all of it: their IOVAs are
+ *	retired, and its memory is never released
  * @maintained: the mapping is non-cacheable and vpudom maintains the CPU
  *	caches for it through its source's sync operations (set by the
  *	engine when it maps)
  * @session: the record is the @m of a &struct vpudom_smapping
+ * @state: where it is in its life, &enum vpudom_mapping_state; changed
+ *	under the locks of all of @blocks
  *
  * Records come from the engine's own slab caches (vpudom_mapping_alloc(),
  * vpudom_smapping_alloc()): 96 bytes for a kernel mapping on every kernel,
@@ -338,9 +364,10 @@ struct vpudom_mapping {
 	struct list_head dead_node;
 	struct sg_table sgt;
 	int prot;
-	bool stuck;
+	u8 stuck;
 	bool maintained;
 	bool session;
+	u8 state;
 };
 
 /**
