@@ -119,7 +119,12 @@ int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 	ret = vpudom_user_charge_pinned(sm->acct, npages, &charged);
 	if (ret)
 		return ret;
-	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	/* Most mappings of a decoder are one page: no arrays for those. */
+	if (npages == 1)
+		pages = &sm->user.one;
+	else
+		pages = kvmalloc_array(npages, sizeof(*pages),
+				       GFP_KERNEL_ACCOUNT);
 	if (!pages) {
 		ret = -ENOMEM;
 		goto uncharge;
@@ -143,10 +148,18 @@ int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 		done += n;
 		cond_resched();
 	}
-	ret = sg_alloc_table_from_pages(&m->sgt, pages, npages, 0, length,
-					GFP_KERNEL_ACCOUNT);
-	if (ret)
-		goto unpin;
+	if (npages == 1) {
+		sg_init_table(&sm->user.sg, 1);
+		sg_set_page(&sm->user.sg, pages[0], PAGE_SIZE, 0);
+		m->sgt.sgl = &sm->user.sg;
+		m->sgt.nents = 1;
+		m->sgt.orig_nents = 1;
+	} else {
+		ret = sg_alloc_table_from_pages(&m->sgt, pages, npages, 0,
+						length, GFP_KERNEL_ACCOUNT);
+		if (ret)
+			goto unpin;
+	}
 
 	sm->user.pages = pages;
 	sm->user.npages = npages;
@@ -157,7 +170,8 @@ int vpudom_user_pin(struct vpudom_mapping *m, u64 uaddr, u64 length,
 
 unpin:
 	unpin_user_pages(pages, done);
-	kvfree(pages);
+	if (pages != &sm->user.one)
+		kvfree(pages);
 uncharge:
 	vpudom_user_uncharge_pinned(sm->acct, charged);
 	return ret;
@@ -168,11 +182,13 @@ static void vpudom_user_release(struct vpudom_mapping *m)
 {
 	struct vpudom_smapping *sm = to_smapping(m);
 
-	sg_free_table(&m->sgt);
+	if (m->sgt.sgl != &sm->user.sg)
+		sg_free_table(&m->sgt);
 	unpin_user_pages_dirty_lock(sm->user.pages, sm->user.npages,
 				    sm->user.dirty);
 	vpudom_user_uncharge_pinned(sm->acct, sm->user.charged);
-	kvfree(sm->user.pages);
+	if (sm->user.pages != &sm->user.one)
+		kvfree(sm->user.pages);
 }
 
 /* Pinned pages are CPU pages: vpudom maintains them for its devices. */

@@ -378,10 +378,13 @@ struct vpudom_mapping {
  * @pid: thread group of the task that made it
  * @comm: its command name
  * @user: the pinned pages of a user mapping
- * @user.pages: the pages, pinned
+ * @user.pages: the pages, pinned; @user.one for a one-page mapping
  * @user.npages: how many
  * @user.charged: pages charged to @acct's locked_vm
  * @user.dirty: the device may have written them
+ * @user.one: the page of a one-page mapping
+ * @user.sg: the scatterlist of a one-page mapping, which @m.sgt then
+ *	points at: a one-page mapping allocates neither array
  * @dmabuf: the dma-buf of a dma-buf mapping
  * @dmabuf.att: the session's attachment to it (reference held)
  */
@@ -396,6 +399,8 @@ struct vpudom_smapping {
 			unsigned long npages;
 			unsigned long charged;
 			bool dirty;
+			struct page *one;
+			struct scatterlist sg;
 		} user;
 		struct {
 			struct vpudom_dmabuf_att *att;
