@@ -143,12 +143,33 @@ static const char *fmt_us(char *buf, const struct samples *s)
 	return buf;
 }
 
+/* median(@a) / median(@b): for rows whose paths are not run side by side. */
 static const char *fmt_ratio(char *buf, const struct samples *a,
 			     const struct samples *b)
 {
 	if (!a->n || !b->n || median(b) <= 0)
 		return memcpy(buf, "n/a", sizeof("n/a"));
 	sprintf(buf, "%.2fx", median(a) / median(b));
+	return buf;
+}
+
+/*
+ * The median of @a->v[i] / @b->v[i]: the ratio paired within each
+ * repetition, where both paths ran back to back, so that a slow moment of
+ * the host weighs on both sides of one ratio rather than on one median.
+ */
+static const char *fmt_paired(char *buf, const struct samples *a,
+			      const struct samples *b)
+{
+	struct samples r = { 0 };
+	int i;
+
+	for (i = 0; i < a->n && i < b->n; i++)
+		if (b->v[i] > 0)
+			r.v[r.n++] = a->v[i] / b->v[i];
+	if (!r.n || a->n != b->n)
+		return memcpy(buf, "n/a", sizeof("n/a"));
+	sprintf(buf, "%.2fx", median(&r));
 	return buf;
 }
 
@@ -211,6 +232,27 @@ static unsigned int calibrate(double one_ns, unsigned int max)
 	if (n < 1)
 		return 1;
 	return n > max ? max : (unsigned int)n;
+}
+
+/*
+ * The same for one path of a row, each path on its own: @run(@arg, n)
+ * times n iterations and returns ns per iteration (< 0 on failure).  A
+ * first guess from one iteration, refined on a tenth of the target.
+ */
+static int calibrate_path(double (*run)(void *arg, unsigned int n), void *arg,
+			  unsigned int max, unsigned int *iters)
+{
+	double t = run(arg, 1);
+	unsigned int n;
+
+	if (t < 0)
+		return -1;
+	n = calibrate(t * 10, max);
+	t = run(arg, n);
+	if (t < 0)
+		return -1;
+	*iters = calibrate(t, max);
+	return 0;
 }
 
 /* Slab memory in bytes, with every CPU's counter deltas folded in. */
@@ -478,6 +520,9 @@ static void print_header(void)
 	       "edu device on vfio-pci, type1v2 container" : "n/a (no vfio-pci device)");
 	printf("%d repetitions per row; cells are median (spread = (max - min) / median)\n",
 	       opt.reps);
+	printf("each path calibrated to %.0f ms per repetition; vpudom's ratios to its peers\n"
+	       "in the kernel and user rows are the median of the ratios paired within each\n"
+	       "repetition\n", opt.target_ns / 1e6);
 }
 
 /*
@@ -520,7 +565,7 @@ static void section_parts(const struct samples *row)
 	if (parts_at(0, v))
 		return;
 	/*
-	 * A map + unmap takes: one mapping struct; the instance and block
+	 * A map + unmap takes: one mapping record; the instance and block
 	 * locks twice; one find; one insert and one remove; the unmap's two
 	 * walks of its range, each at least a lookup.
 	 */
@@ -531,13 +576,29 @@ static void section_parts(const struct samples *row)
 	printf("\n[kernel] vpudom over the floor, 4K contig row, ns per map + unmap\n");
 	printf("%-44s %8.0f\n", "measured: vpudom - floor", over);
 	printf("%-44s %8.0f\n", "measured: DMA API - floor", median(&row[1]) - median(&row[2]));
-	printf("%-44s %8.0f\n", "  mapping struct: kzalloc + kfree", v[0]);
+	printf("%-44s %8.0f\n", "  mapping record: slab alloc + free", v[0]);
 	printf("%-44s %8.0f\n", "  instance rwsem + block mutex, map and unmap", v[1]);
 	printf("%-44s %8.0f\n", "  IOVA lowest-fit search (maple tree gaps)", v[2]);
 	printf("%-44s %8.0f\n", "  IOVA insert + remove (maple tree stores)", v[3]);
 	printf("%-44s %8.0f\n", "  unmap's range walks (2 lookups)", v[4]);
 	printf("%-44s %8.0f (%.0f%% of the measured difference)\n",
 	       "  sum of the pieces", sum, over > 0 ? sum / over * 100 : 0);
+}
+
+/* One path of a kernel sg_table row. */
+struct sg_row {
+	const char *path;
+	unsigned long long size;
+	const char *layout;
+};
+
+/* @n map + unmap of a kernel sg row: ns per pair, or -1. */
+static double sg_run(void *arg, unsigned int n)
+{
+	const struct sg_row *r = arg;
+	double t = kcmd_ns("sg %s %llu %s %u", r->path, r->size, r->layout, n);
+
+	return t < 0 ? -1 : t / n;
 }
 
 /* Kernel sg_table rows. */
@@ -555,23 +616,26 @@ static void section_kernel(void)
 		for (l = 0; l < 2; l++) {
 			const char *layout = l ? "contig" : "scattered";
 			struct samples st[3] = { 0 };
-			unsigned int iters;
+			struct sg_row row[3];
+			unsigned int iters[3];
 			double t;
 
-			/* Warm up every path, and calibrate on vpudom. */
-			for (p = 2; p >= 0; p--)
-				t = kcmd_ns("sg %s %llu %s 1", paths[p],
-					    sizes[s], layout);
-			iters = calibrate(t, 20000);
+			/* Warm up every path, then calibrate each on its own. */
+			for (p = 2; p >= 0; p--) {
+				row[p] = (struct sg_row){ paths[p], sizes[s], layout };
+				if (sg_run(&row[p], 1) < 0)
+					return;
+			}
+			for (p = 0; p < 3; p++)
+				if (calibrate_path(sg_run, &row[p], 20000, &iters[p]))
+					return;
 			for (rep = 0; rep < opt.reps; rep++) {
 				for (k = 0; k < 3; k++) {
 					p = (rep + k) % 3;
-					t = kcmd_ns("sg %s %llu %s %u",
-						    paths[p], sizes[s], layout,
-						    iters);
+					t = sg_run(&row[p], iters[p]);
 					if (t < 0)
 						return;
-					st[p].v[st[p].n++] = t / iters;
+					st[p].v[st[p].n++] = t;
 				}
 			}
 			if (!s && l)
@@ -579,8 +643,8 @@ static void section_kernel(void)
 			printf("%-5s %-10s %-16s %-16s %-16s %-9s %-9s\n",
 			       size_names[s], layout, fmt_us(a, &st[0]),
 			       fmt_us(b, &st[1]), fmt_us(c, &st[2]),
-			       fmt_ratio(r1, &st[0], &st[1]),
-			       fmt_ratio(r2, &st[0], &st[2]));
+			       fmt_paired(r1, &st[0], &st[1]),
+			       fmt_paired(r2, &st[0], &st[2]));
 		}
 	}
 	section_parts(small);
@@ -590,7 +654,7 @@ static void section_kernel(void)
 static double user_rep(bool vfio, void *va, unsigned long long len,
 		       unsigned int iters)
 {
-	unsigned long long iova;
+	unsigned long long iova = 0;
 	unsigned int i;
 	double t0 = now_ns();
 	int ret;
@@ -614,6 +678,20 @@ static double user_rep(bool vfio, void *va, unsigned long long len,
 	return (now_ns() - t0) / iters;
 }
 
+/* One path of a user row. */
+struct user_row {
+	bool vfio;
+	void *va;
+	unsigned long long len;
+};
+
+static double user_run(void *arg, unsigned int n)
+{
+	const struct user_row *r = arg;
+
+	return user_rep(r->vfio, r->va, r->len, n);
+}
+
 /* User memory rows: MAP_USER + UNMAP against VFIO MAP_DMA + UNMAP_DMA. */
 static void section_user(void)
 {
@@ -626,8 +704,9 @@ static void section_user(void)
 	for (s = 0; s < NR_SIZES; s++) {
 		for (l = 0; l < 2; l++) {
 			struct samples st[2] = { 0 };
+			struct user_row row[2];
 			bool thp = l;
-			unsigned int iters;
+			unsigned int iters[2];
 			long long huge;
 			size_t maplen;
 			void *base, *va;
@@ -639,17 +718,23 @@ static void section_user(void)
 				return;
 			}
 			huge = thp_backed(va);
-			t = user_rep(false, va, sizes[s], 1);
-			if (opt.vfio_container >= 0)
-				user_rep(true, va, sizes[s], 1);
-			iters = calibrate(t, 20000);
+			/* Each path calibrated on its own. */
+			t = 0;
+			for (k = 0; k < 2 && t >= 0; k++) {
+				row[k] = (struct user_row){ k, va, sizes[s] };
+				if (k && opt.vfio_container < 0)
+					break;
+				t = calibrate_path(user_run, &row[k], 20000,
+						   &iters[k]);
+			}
 			for (rep = 0; rep < opt.reps && t >= 0; rep++) {
 				for (k = 0; k < 2; k++) {
 					bool vfio = (rep + k) % 2;
 
 					if (vfio && opt.vfio_container < 0)
 						continue;
-					t = user_rep(vfio, va, sizes[s], iters);
+					t = user_rep(vfio, va, sizes[s],
+						     iters[vfio]);
 					if (t < 0)
 						break;
 					st[vfio].v[st[vfio].n++] = t;
@@ -657,7 +742,7 @@ static void section_user(void)
 			}
 			printf("%-5s %-10s %-16s %-16s %-9s%s\n", size_names[s],
 			       thp ? "THP" : "4K pages", fmt_us(a, &st[0]),
-			       fmt_us(b, &st[1]), fmt_ratio(r, &st[0], &st[1]),
+			       fmt_us(b, &st[1]), fmt_paired(r, &st[0], &st[1]),
 			       thp && huge <= 0 ? "  (no huge page backing!)" :
 			       !thp && huge > 0 ? "  (huge pages despite NOHUGEPAGE!)" : "");
 			munmap(base, maplen);
@@ -675,7 +760,7 @@ static void section_user(void)
 static void section_scale_parts(unsigned int lo, unsigned int hi)
 {
 	static const char * const names[] = {
-		"mapping struct: kzalloc + kfree",
+		"mapping record: slab alloc + free",
 		"rwsem + block mutex (once)",
 		"IOVA find (4 KiB)",
 		"IOVA insert + remove",
