@@ -41,6 +41,20 @@
  *                  sessions fit at once (at most <sessions> are tried), and
  *                  for vpudom the share of free IOVA space outside the
  *                  largest free range afterwards
+ *   live <vpudom|dma> <count>          -> held <count> ns <total> in <where>
+ *                  <count> live one-page mappings (at most one path's at a
+ *                  time): vpudom's in block 0 of the large VPU of the
+ *                  bench board ("/vpu-live"), or, on a board without it,
+ *                  in block 1 of the reference VPU; the DMA API's on the
+ *                  edu device with its DMA mask raised to 40 bits, so that
+ *                  more than 4 GiB of IOVA space holds them
+ *   live pairs <iters>                 -> ns <total>
+ *                  one-page map + unmap beside the live mappings
+ *   live release                       -> released <count> ns <total>
+ *   ptcount <start|read|stop>          -> counting | alloc <bytes> free <bytes>
+ *                  count the io-pgtable allocator's pages from "start" on,
+ *                  whoever maps (the user side's VPUDOM_MAP_USER and VFIO
+ *                  maps too) until "stop"
  *
  * Buffers: "scattered" is order-0 pages in shuffled order, one sg entry
  * each, so that no two neighbours are physically adjacent by chance;
@@ -84,6 +98,10 @@
 #define BENCH_CMD_LEN		128
 #define BENCH_BATCH_MAX		1024
 #define BENCH_PROT		(IOMMU_READ | IOMMU_WRITE)
+/* The live row: its most mappings, the DMA mask for them, unmap step. */
+#define BENCH_LIVE_MAX		2000000
+#define BENCH_LIVE_DMA_BITS	40
+#define BENCH_LIVE_UNMAP_STEP	SZ_64M
 
 enum bench_path {
 	BENCH_VPUDOM,
@@ -129,6 +147,14 @@ struct bench_buf {
  * @held: DMA addresses of live DMA API mappings
  * @nr_held: how many
  * @nr_held_vpudom: live vpudom mappings made by "hold" or "scale"
+ * @live_vd: the large VPU of the live row (reference held), or NULL
+ * @live_path: whose mappings the live row holds (BENCH_VPUDOM, BENCH_DMA)
+ * @live_nr: how many
+ * @live_block: the block of its vpudom mappings, in @live_vd or @vd
+ * @live_addr: the DMA addresses of its DMA API mappings
+ * @ptcount: the io-pgtable allocator's kprobes of "ptcount", registered
+ *	while @ptcount_on
+ * @ptcount_on: see @ptcount
  * @result: the last command's result
  * @dir: the debugfs directory
  * @records: a slab cache like vpudom's of kernel mapping records, for the
@@ -145,6 +171,13 @@ struct bench {
 	dma_addr_t *held;
 	unsigned int nr_held;
 	unsigned int nr_held_vpudom;
+	struct vpudom *live_vd;
+	enum bench_path live_path;
+	unsigned int live_nr;
+	unsigned int live_block;
+	dma_addr_t *live_addr;
+	struct kprobe ptcount[2];
+	bool ptcount_on;
 	char result[BENCH_RESULT_LEN];
 	struct dentry *dir;
 	struct kmem_cache *records;
@@ -171,12 +204,18 @@ static struct vpudom_ctx *bench_ctx(unsigned int block)
 	return bench.vd->ctx[block];
 }
 
-/* Unmap every kernel mapping of a block, with one IOTLB sync. */
+/* Unmap every kernel mapping of a block of @vd, with one IOTLB sync. */
+static void bench_clear_block_of(struct vpudom *vd, unsigned int block)
+{
+	const struct vpudom_range *b = &vd->ctx[block]->iova.bounds;
+
+	vpudom_unmap(vd, block, b->start, b->last - b->start + 1);
+}
+
+/* The same, in the reference VPU. */
 static void bench_clear_block(unsigned int block)
 {
-	const struct vpudom_range *b = &bench_ctx(block)->iova.bounds;
-
-	vpudom_unmap(bench.vd, block, b->start, b->last - b->start + 1);
+	bench_clear_block_of(bench.vd, block);
 }
 
 static void bench_buf_free(struct bench_buf *b)
@@ -598,6 +637,9 @@ static int bench_pt(enum bench_path path, u64 size, bool contig)
 		return -EINVAL;
 	if (path == BENCH_DMA && !bench.pdev)
 		return -ENODEV;
+	/* Its kprobes would count twice beside those of "ptcount". */
+	if (bench.ptcount_on)
+		return -EBUSY;
 	ret = bench_buf_get(size, contig);
 	if (ret)
 		return ret;
@@ -750,6 +792,235 @@ clear:
 	if (ret)
 		bench_clear_block(BENCH_BLOCK_PT);
 	unregister_kprobe(&kp);
+	return ret;
+}
+
+/*
+ * "ptcount": the page-table pages of whatever is mapped between "start" and
+ * "read", counted at the io-pgtable allocator as "pt" counts them; the
+ * user side wraps its own maps (VPUDOM_MAP_USER, VFIO) in it as well as
+ * the module's.
+ */
+static int bench_ptcount(const char *what)
+{
+	struct kprobe *kp = bench.ptcount;
+	int ret;
+
+	if (!strcmp(what, "start")) {
+		if (bench.ptcount_on)
+			return -EBUSY;
+		/* A kprobe remembers its address: each registration needs a new one. */
+		memset(bench.ptcount, 0, sizeof(bench.ptcount));
+		kp[0].symbol_name = "__arm_lpae_alloc_pages";
+		kp[0].pre_handler = bench_pt_alloc_pre;
+		kp[1].symbol_name = "__arm_lpae_free_pages";
+		kp[1].pre_handler = bench_pt_free_pre;
+		atomic64_set(&bench_pt_alloc, 0);
+		atomic64_set(&bench_pt_free, 0);
+		ret = register_kprobe(&kp[0]);
+		if (!ret) {
+			ret = register_kprobe(&kp[1]);
+			if (ret)
+				unregister_kprobe(&kp[0]);
+		}
+		if (ret) {
+			snprintf(bench.result, sizeof(bench.result),
+				 "unavailable %d\n", ret);
+			return 0;
+		}
+		bench.ptcount_on = true;
+		snprintf(bench.result, sizeof(bench.result), "counting\n");
+	} else if (!strcmp(what, "read")) {
+		if (!bench.ptcount_on)
+			return -EINVAL;
+		snprintf(bench.result, sizeof(bench.result),
+			 "alloc %lld free %lld\n",
+			 (long long)atomic64_read(&bench_pt_alloc),
+			 (long long)atomic64_read(&bench_pt_free));
+	} else if (!strcmp(what, "stop")) {
+		if (bench.ptcount_on) {
+			unregister_kprobe(&kp[1]);
+			unregister_kprobe(&kp[0]);
+			bench.ptcount_on = false;
+		}
+		snprintf(bench.result, sizeof(bench.result), "stopped\n");
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The instance and block of the live row's vpudom mappings. */
+static struct vpudom *bench_live_vpu(unsigned int *block)
+{
+	struct device_node *np;
+	struct vpudom *vd;
+
+	if (!bench.live_vd) {
+		np = of_find_node_by_path("/vpu-live");
+		if (np) {
+			vd = of_vpudom_get(np);
+			of_node_put(np);
+			if (!IS_ERR(vd))
+				bench.live_vd = vd;
+		}
+	}
+	*block = bench.live_vd ? 0 : BENCH_BLOCK_PT;
+	return bench.live_vd ?: bench.vd;
+}
+
+/*
+ * Unmap the live row's vpudom mappings a step of IOVA space at a time, so
+ * that no one call holds the block for a million of them; a step without
+ * any is -ENOENT.  Every one is 4 KiB, so no step boundary cuts one.
+ */
+static int bench_live_unmap_vpudom(struct vpudom *vd, unsigned int block)
+{
+	const struct vpudom_range *b = &vd->ctx[block]->iova.bounds;
+	u64 at, len;
+	s64 unmapped;
+
+	for (at = b->start; bench.live_nr && at <= b->last; at += len) {
+		len = min_t(u64, BENCH_LIVE_UNMAP_STEP, b->last - at + 1);
+		unmapped = vpudom_unmap(vd, block, at, len);
+		if (unmapped == -ENOENT)
+			continue;
+		if (unmapped < 0)
+			return unmapped;
+		bench.live_nr -= min_t(u64, unmapped >> PAGE_SHIFT,
+				       bench.live_nr);
+		cond_resched();
+	}
+	return bench.live_nr ? -EIO : 0;
+}
+
+/* Tear the live row down; its first error, if any. */
+static int bench_live_release(void)
+{
+	struct device *dev = bench.pdev ? &bench.pdev->dev : NULL;
+	struct vpudom *vd;
+	unsigned int block;
+	int ret = 0;
+
+	if (bench.live_path == BENCH_VPUDOM && bench.live_nr) {
+		vd = bench_live_vpu(&block);
+		ret = bench_live_unmap_vpudom(vd, block);
+		/* Whatever the steps missed goes with one unmap of the block. */
+		if (ret) {
+			bench_clear_block_of(vd, block);
+			bench.live_nr = 0;
+		}
+	}
+	if (bench.live_addr && dev) {
+		while (bench.live_nr) {
+			dma_unmap_page(dev, bench.live_addr[--bench.live_nr],
+				       PAGE_SIZE, DMA_BIDIRECTIONAL);
+			if (!(bench.live_nr % 1024))
+				cond_resched();
+		}
+		kvfree(bench.live_addr);
+		bench.live_addr = NULL;
+		/* The other rows measure a 32-bit device, as probed. */
+		if (dev)
+			ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(32)) ?: ret;
+	}
+	return ret;
+}
+
+/* "live <path> <count>": @count live one-page mappings by @path. */
+static int bench_live(enum bench_path path, unsigned int count)
+{
+	struct vpudom *vd = NULL;
+	const char *where = "edu/40-bit";
+	unsigned int i, block = 0;
+	dma_addr_t addr;
+	u64 iova, t0;
+	int ret = 0;
+
+	if (bench.live_nr || bench.live_addr)
+		return -EBUSY;
+	if (!count || count > BENCH_LIVE_MAX)
+		return -EINVAL;
+	if (path == BENCH_VPUDOM) {
+		vd = bench_live_vpu(&block);
+		where = vd == bench.vd ? "ref-vpu/block1" : "vpu-live/block0";
+	} else if (path == BENCH_DMA) {
+		if (!bench.pdev)
+			return -ENODEV;
+		bench.live_addr = kvmalloc_array(count, sizeof(*bench.live_addr),
+						 GFP_KERNEL);
+		if (!bench.live_addr)
+			return -ENOMEM;
+		ret = dma_set_mask_and_coherent(&bench.pdev->dev,
+						DMA_BIT_MASK(BENCH_LIVE_DMA_BITS));
+		if (ret)
+			goto release;
+	} else {
+		return -EINVAL;
+	}
+	bench.live_path = path;
+	t0 = ktime_get_ns();
+	for (i = 0; i < count; i++) {
+		if (path == BENCH_VPUDOM) {
+			ret = vpudom_map_sgtable(vd, BIT(block), &bench.one,
+						 BENCH_PROT, 0, &iova);
+			if (ret)
+				goto release;
+		} else {
+			addr = dma_map_page(&bench.pdev->dev, bench.page, 0,
+					    PAGE_SIZE, DMA_BIDIRECTIONAL);
+			ret = dma_mapping_error(&bench.pdev->dev, addr);
+			if (ret)
+				goto release;
+			bench.live_addr[i] = addr;
+		}
+		bench.live_nr++;
+		if (!(i % 1024))
+			cond_resched();
+	}
+	snprintf(bench.result, sizeof(bench.result), "held %u ns %llu in %s\n",
+		 count, ktime_get_ns() - t0, where);
+	return 0;
+
+release:
+	bench_live_release();
+	return ret;
+}
+
+/* "live pairs <iters>": one-page map + unmap beside the live mappings. */
+static int bench_live_pairs(u32 iters, u64 *ns)
+{
+	struct vpudom *vd;
+	unsigned int block;
+	dma_addr_t addr;
+	s64 unmapped;
+	u64 iova, t0;
+	int ret = 0;
+	u32 i;
+
+	if (!bench.live_nr)
+		return -EINVAL;
+	vd = bench_live_vpu(&block);
+	t0 = ktime_get_ns();
+	for (i = 0; i < iters && !ret; i++) {
+		if (bench.live_path == BENCH_DMA) {
+			addr = dma_map_page(&bench.pdev->dev, bench.page, 0,
+					    PAGE_SIZE, DMA_BIDIRECTIONAL);
+			ret = dma_mapping_error(&bench.pdev->dev, addr);
+			if (!ret)
+				dma_unmap_page(&bench.pdev->dev, addr, PAGE_SIZE,
+					       DMA_BIDIRECTIONAL);
+			continue;
+		}
+		ret = vpudom_map_sgtable(vd, BIT(block), &bench.one, BENCH_PROT,
+					 0, &iova);
+		if (ret)
+			break;
+		unmapped = vpudom_unmap(vd, block, iova, PAGE_SIZE);
+		if (unmapped != PAGE_SIZE)
+			ret = unmapped < 0 ? unmapped : -EIO;
+	}
+	*ns = ktime_get_ns() - t0;
 	return ret;
 }
 
@@ -1266,6 +1537,37 @@ static int bench_run(char *cmd)
 		/* NV12-like frames: 12 MiB at 4K, 3 MiB at 1080p. */
 		return bench_decode(path, strcmp(layout, "4k") ? 3 * SZ_1M :
 				    12 * SZ_1M, iters, seed, count);
+	} else if (!strcmp(verb, "live")) {
+		ret = sscanf(cmd, "live %15s %u", name, &count);
+		if (ret < 1)
+			return -EINVAL;
+		/* "live release" has no count, the others one. */
+		if (!strcmp(name, "release")) {
+			if (ret != 1)
+				return -EINVAL;
+			count = bench.live_nr;
+			ns = ktime_get_ns();
+			ret = bench_live_release();
+			if (!ret)
+				snprintf(bench.result, sizeof(bench.result),
+					 "released %u ns %llu\n", count,
+					 ktime_get_ns() - ns);
+			return ret;
+		}
+		if (ret != 2)
+			return -EINVAL;
+		if (strcmp(name, "pairs")) {
+			if (bench_parse_path(name, &path))
+				return -EINVAL;
+			return bench_live(path, count);
+		}
+		if (!count)
+			return -EINVAL;
+		ret = bench_live_pairs(count, &ns);
+	} else if (!strcmp(verb, "ptcount")) {
+		if (sscanf(cmd, "ptcount %15s", name) != 1)
+			return -EINVAL;
+		return bench_ptcount(name);
 	} else if (!strcmp(verb, "release")) {
 		bench_depopulate();
 		snprintf(bench.result, sizeof(bench.result), "released\n");
@@ -1341,6 +1643,8 @@ static void bench_remove(struct pci_dev *pdev)
 {
 	mutex_lock(&bench.lock);
 	if (bench.pdev == pdev) {
+		if (bench.live_addr)
+			bench_live_release();
 		while (bench.nr_held)
 			dma_unmap_page(&pdev->dev, bench.held[--bench.nr_held],
 				       PAGE_SIZE, DMA_BIDIRECTIONAL);
@@ -1423,6 +1727,13 @@ static void __exit bench_exit(void)
 {
 	debugfs_remove_recursive(bench.dir);
 	mutex_lock(&bench.lock);
+	bench_ptcount("stop");
+	if (bench.vd)
+		bench_live_release();
+	if (bench.live_vd) {
+		vpudom_put(bench.live_vd);
+		bench.live_vd = NULL;
+	}
 	if (bench.vd) {
 		bench_depopulate();
 		vpudom_put(bench.vd);

@@ -9,6 +9,8 @@ peers_setup || exit 1
 # Unknown kernel parameters reach /init as environment variables.
 args="--reps ${vpudom_bench_reps:-7}"
 [ -n "$vpudom_bench_quick" ] && args="--quick"
+# The live row's mappings per path, where this boot runs it.
+[ -n "$vpudom_bench_live" ] && args="$args --live $vpudom_bench_live"
 echo "vpudom-bench: begin"
 $L/vpudom_bench $args
 rc=$?

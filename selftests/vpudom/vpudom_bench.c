@@ -4,7 +4,8 @@
  * the bare IOMMU API on one emulated SMMUv3, in one run.
  *
  *   vpudom_bench [--quick] [--reps N]
- *                [--only pt|memory|kernel|user|batch|scale|fill|threads|decode]
+ *                [--live N]
+ *                [--only pt|memory|live|kernel|user|batch|scale|fill|threads|decode]
  *
  * Kernel-path rows are run by the vpudom_bench module through
  * /sys/kernel/debug/vpudom_bench/cmd; user-path rows here, through
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +49,12 @@
 #define VFIO_IOVA	0x100000000ULL
 /* The block the user rows use (the kernel rows use it too, one at a time). */
 #define UBLOCK		0
+/* The memory row's live mappings. */
+#define MEMORY_LIVE	20000
+/* The live row: at most, and in the smoke. */
+#define LIVE_MAX	2000000
+#define LIVE_QUICK	10000
+#define VFIO_ENTRY_LIMIT "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
 
 static const unsigned long long sizes[NR_SIZES] = {
 	4096, 64 << 10, 2 << 20, 16 << 20,
@@ -65,6 +73,8 @@ static struct {
 	int group;
 	int failed;
 	const char *only;
+	/* Live mappings of the live row, per path; 0: not run. */
+	unsigned int live;
 } opt = {
 	.reps = 7,
 	.target_ns = 30e6,
@@ -143,12 +153,33 @@ static const char *fmt_us(char *buf, const struct samples *s)
 	return buf;
 }
 
+/* median(@a) / median(@b): for rows whose paths are not run side by side. */
 static const char *fmt_ratio(char *buf, const struct samples *a,
 			     const struct samples *b)
 {
 	if (!a->n || !b->n || median(b) <= 0)
 		return memcpy(buf, "n/a", sizeof("n/a"));
 	sprintf(buf, "%.2fx", median(a) / median(b));
+	return buf;
+}
+
+/*
+ * The median of @a->v[i] / @b->v[i]: the ratio paired within each
+ * repetition, where both paths ran back to back, so that a slow moment of
+ * the host weighs on both sides of one ratio rather than on one median.
+ */
+static const char *fmt_paired(char *buf, const struct samples *a,
+			      const struct samples *b)
+{
+	struct samples r = { 0 };
+	int i;
+
+	for (i = 0; i < a->n && i < b->n; i++)
+		if (b->v[i] > 0)
+			r.v[r.n++] = a->v[i] / b->v[i];
+	if (!r.n || a->n != b->n)
+		return memcpy(buf, "n/a", sizeof("n/a"));
+	sprintf(buf, "%.2fx", median(&r));
 	return buf;
 }
 
@@ -213,6 +244,27 @@ static unsigned int calibrate(double one_ns, unsigned int max)
 	return n > max ? max : (unsigned int)n;
 }
 
+/*
+ * The same for one path of a row, each path on its own: @run(@arg, n)
+ * times n iterations and returns ns per iteration (< 0 on failure).  A
+ * first guess from one iteration, refined on a tenth of the target.
+ */
+static int calibrate_path(double (*run)(void *arg, unsigned int n), void *arg,
+			  unsigned int max, unsigned int *iters)
+{
+	double t = run(arg, 1);
+	unsigned int n;
+
+	if (t < 0)
+		return -1;
+	n = calibrate(t * 10, max);
+	t = run(arg, n);
+	if (t < 0)
+		return -1;
+	*iters = calibrate(t, max);
+	return 0;
+}
+
 /* Slab memory in bytes, with every CPU's counter deltas folded in. */
 static long long slab_bytes(void)
 {
@@ -256,14 +308,38 @@ static long long read_debugfs_u64(const char *path, const char *key)
 
 /* ---- the user path: vpudom ioctls and VFIO type1 ---- */
 
-/* The instance of the reference VPU: its debugfs name is its device name. */
-static int open_vpu(char *name, size_t len)
+/* Whether a debugfs info file has the line "<key> <value>" (any spaces). */
+static bool info_has(const char *path, const char *key, const char *value)
 {
-	char path[512], line[128];
+	size_t klen = strlen(key);
+	char line[256], *v;
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen))
+			continue;
+		v = line + klen + strspn(line + klen, " ");
+		v[strcspn(v, "\n")] = '\0';
+		found = !strcmp(v, value);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * The instance whose debugfs info has "<key> <value>", opened; its
+ * debugfs name, which is its device node's, in @name.
+ */
+static int open_vpu_by(const char *key, const char *value, char *name,
+		       size_t len)
+{
+	char path[512];
 	struct dirent *de;
 	bool found = false;
 	DIR *d;
-	FILE *f;
 
 	d = opendir(DEBUGFS);
 	if (!d)
@@ -272,13 +348,7 @@ static int open_vpu(char *name, size_t len)
 		if (strncmp(de->d_name, "vpudom", 6))
 			continue;
 		snprintf(path, sizeof(path), DEBUGFS "/%s/info", de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f))
-			if (!strcmp(line, "hardware: ref-vpu\n"))
-				found = true;
-		fclose(f);
+		found = info_has(path, key, value);
 		if (found)
 			snprintf(name, len, "%s", de->d_name);
 	}
@@ -289,32 +359,53 @@ static int open_vpu(char *name, size_t len)
 	return open(path, O_RDWR);
 }
 
-static int vpu_map(void *va, unsigned long long len, unsigned long long *iova)
+/* The instance of the reference VPU. */
+static int open_vpu(char *name, size_t len)
+{
+	return open_vpu_by("hardware:", "ref-vpu", name, len);
+}
+
+static int vpu_map_in(int fd, unsigned int block, void *va,
+		      unsigned long long len, unsigned long long *iova)
 {
 	struct vpudom_map_user cmd = {
 		.size = sizeof(cmd),
 		.flags = VPUDOM_MAP_READ | VPUDOM_MAP_WRITE,
-		.blocks = 1ULL << UBLOCK,
+		.blocks = 1ULL << block,
 		.user_va = (uintptr_t)va,
 		.length = len,
 	};
 
-	if (ioctl(opt.vpu_fd, VPUDOM_MAP_USER, &cmd))
+	if (ioctl(fd, VPUDOM_MAP_USER, &cmd))
 		return -errno;
 	*iova = cmd.iova;
 	return 0;
 }
 
-static int vpu_unmap(unsigned long long iova, unsigned long long len)
+/* Unmap the session's whole mappings in a range: bytes unmapped, or -errno. */
+static long long vpu_unmap_in(int fd, unsigned int block,
+			      unsigned long long iova, unsigned long long len)
 {
 	struct vpudom_unmap cmd = {
 		.size = sizeof(cmd),
-		.block = UBLOCK,
+		.block = block,
 		.iova = iova,
 		.length = len,
 	};
 
-	return ioctl(opt.vpu_fd, VPUDOM_UNMAP, &cmd) ? -errno : 0;
+	return ioctl(fd, VPUDOM_UNMAP, &cmd) ? -errno : (long long)cmd.length;
+}
+
+static int vpu_map(void *va, unsigned long long len, unsigned long long *iova)
+{
+	return vpu_map_in(opt.vpu_fd, UBLOCK, va, len, iova);
+}
+
+static int vpu_unmap(unsigned long long iova, unsigned long long len)
+{
+	long long ret = vpu_unmap_in(opt.vpu_fd, UBLOCK, iova, len);
+
+	return ret < 0 ? ret : 0;
 }
 
 static int vpu_unmap_all(void)
@@ -478,6 +569,9 @@ static void print_header(void)
 	       "edu device on vfio-pci, type1v2 container" : "n/a (no vfio-pci device)");
 	printf("%d repetitions per row; cells are median (spread = (max - min) / median)\n",
 	       opt.reps);
+	printf("each path calibrated to %.0f ms per repetition; vpudom's ratios to its peers\n"
+	       "in the kernel and user rows are the median of the ratios paired within each\n"
+	       "repetition\n", opt.target_ns / 1e6);
 }
 
 /*
@@ -540,6 +634,22 @@ static void section_parts(const struct samples *row)
 	       "  sum of the pieces", sum, over > 0 ? sum / over * 100 : 0);
 }
 
+/* One path of a kernel sg_table row. */
+struct sg_row {
+	const char *path;
+	unsigned long long size;
+	const char *layout;
+};
+
+/* @n map + unmap of a kernel sg row: ns per pair, or -1. */
+static double sg_run(void *arg, unsigned int n)
+{
+	const struct sg_row *r = arg;
+	double t = kcmd_ns("sg %s %llu %s %u", r->path, r->size, r->layout, n);
+
+	return t < 0 ? -1 : t / n;
+}
+
 /* Kernel sg_table rows. */
 static void section_kernel(void)
 {
@@ -555,23 +665,26 @@ static void section_kernel(void)
 		for (l = 0; l < 2; l++) {
 			const char *layout = l ? "contig" : "scattered";
 			struct samples st[3] = { 0 };
-			unsigned int iters;
+			struct sg_row row[3];
+			unsigned int iters[3];
 			double t;
 
-			/* Warm up every path, and calibrate on vpudom. */
-			for (p = 2; p >= 0; p--)
-				t = kcmd_ns("sg %s %llu %s 1", paths[p],
-					    sizes[s], layout);
-			iters = calibrate(t, 20000);
+			/* Warm up every path, then calibrate each on its own. */
+			for (p = 2; p >= 0; p--) {
+				row[p] = (struct sg_row){ paths[p], sizes[s], layout };
+				if (sg_run(&row[p], 1) < 0)
+					return;
+			}
+			for (p = 0; p < 3; p++)
+				if (calibrate_path(sg_run, &row[p], 20000, &iters[p]))
+					return;
 			for (rep = 0; rep < opt.reps; rep++) {
 				for (k = 0; k < 3; k++) {
 					p = (rep + k) % 3;
-					t = kcmd_ns("sg %s %llu %s %u",
-						    paths[p], sizes[s], layout,
-						    iters);
+					t = sg_run(&row[p], iters[p]);
 					if (t < 0)
 						return;
-					st[p].v[st[p].n++] = t / iters;
+					st[p].v[st[p].n++] = t;
 				}
 			}
 			if (!s && l)
@@ -579,8 +692,8 @@ static void section_kernel(void)
 			printf("%-5s %-10s %-16s %-16s %-16s %-9s %-9s\n",
 			       size_names[s], layout, fmt_us(a, &st[0]),
 			       fmt_us(b, &st[1]), fmt_us(c, &st[2]),
-			       fmt_ratio(r1, &st[0], &st[1]),
-			       fmt_ratio(r2, &st[0], &st[2]));
+			       fmt_paired(r1, &st[0], &st[1]),
+			       fmt_paired(r2, &st[0], &st[2]));
 		}
 	}
 	section_parts(small);
@@ -590,7 +703,7 @@ static void section_kernel(void)
 static double user_rep(bool vfio, void *va, unsigned long long len,
 		       unsigned int iters)
 {
-	unsigned long long iova;
+	unsigned long long iova = 0;
 	unsigned int i;
 	double t0 = now_ns();
 	int ret;
@@ -614,6 +727,20 @@ static double user_rep(bool vfio, void *va, unsigned long long len,
 	return (now_ns() - t0) / iters;
 }
 
+/* One path of a user row. */
+struct user_row {
+	bool vfio;
+	void *va;
+	unsigned long long len;
+};
+
+static double user_run(void *arg, unsigned int n)
+{
+	const struct user_row *r = arg;
+
+	return user_rep(r->vfio, r->va, r->len, n);
+}
+
 /* User memory rows: MAP_USER + UNMAP against VFIO MAP_DMA + UNMAP_DMA. */
 static void section_user(void)
 {
@@ -626,8 +753,9 @@ static void section_user(void)
 	for (s = 0; s < NR_SIZES; s++) {
 		for (l = 0; l < 2; l++) {
 			struct samples st[2] = { 0 };
+			struct user_row row[2];
 			bool thp = l;
-			unsigned int iters;
+			unsigned int iters[2];
 			long long huge;
 			size_t maplen;
 			void *base, *va;
@@ -639,17 +767,23 @@ static void section_user(void)
 				return;
 			}
 			huge = thp_backed(va);
-			t = user_rep(false, va, sizes[s], 1);
-			if (opt.vfio_container >= 0)
-				user_rep(true, va, sizes[s], 1);
-			iters = calibrate(t, 20000);
+			/* Each path calibrated on its own. */
+			t = 0;
+			for (k = 0; k < 2 && t >= 0; k++) {
+				row[k] = (struct user_row){ k, va, sizes[s] };
+				if (k && opt.vfio_container < 0)
+					break;
+				t = calibrate_path(user_run, &row[k], 20000,
+						   &iters[k]);
+			}
 			for (rep = 0; rep < opt.reps && t >= 0; rep++) {
 				for (k = 0; k < 2; k++) {
 					bool vfio = (rep + k) % 2;
 
 					if (vfio && opt.vfio_container < 0)
 						continue;
-					t = user_rep(vfio, va, sizes[s], iters);
+					t = user_rep(vfio, va, sizes[s],
+						     iters[vfio]);
 					if (t < 0)
 						break;
 					st[vfio].v[st[vfio].n++] = t;
@@ -657,7 +791,7 @@ static void section_user(void)
 			}
 			printf("%-5s %-10s %-16s %-16s %-9s%s\n", size_names[s],
 			       thp ? "THP" : "4K pages", fmt_us(a, &st[0]),
-			       fmt_us(b, &st[1]), fmt_ratio(r, &st[0], &st[1]),
+			       fmt_us(b, &st[1]), fmt_paired(r, &st[0], &st[1]),
 			       thp && huge <= 0 ? "  (no huge page backing!)" :
 			       !thp && huge > 0 ? "  (huge pages despite NOHUGEPAGE!)" : "");
 			munmap(base, maplen);
@@ -934,7 +1068,7 @@ static void section_pt(void)
 /* Kernel memory per live mapping: slab growth over N live 4 KiB maps. */
 static void section_memory(void)
 {
-	unsigned int n = opt.quick ? 1000 : 20000, i;
+	unsigned int n = opt.quick ? 1000 : MEMORY_LIVE, i;
 	/*
 	 * Slab growth can come out negative on a debug kernel (KASAN's
 	 * quarantine drains meanwhile): what counts is that it was measured.
@@ -1051,6 +1185,496 @@ static void section_batch(void)
 	}
 }
 
+/* ---- 1 M live mappings: memory by slab cache, page tables, time ---- */
+
+/* Distinct pages the user mappings pin, round-robin: one page pinned a
+ * million times would take GUP_PIN_COUNTING_BIAS (1024) per pin into its
+ * reference count and overflow it.
+ */
+#define LIVE_POOL	1024
+/* One-page map + unmap pairs timed beside the live mappings. */
+#define LIVE_PAIRS	1000
+/* Teardown in steps of IOVA space, so that no one call unmaps them all. */
+#define LIVE_STEP	(64ULL << 20)
+/* Where VFIO's live mappings go: clear of the other rows' VFIO_IOVA. */
+#define LIVE_VFIO_IOVA	0x1000000000ULL	/* 64 GiB */
+#define SLAB_MAX	1024
+#define NR_LIVE		4
+
+/* One cache of /proc/slabinfo: its objects in use and its slabs' bytes. */
+struct slab_cache {
+	char name[64];
+	long long objs;
+	long long bytes;
+	unsigned int objsize;
+};
+
+struct slab_snap {
+	struct slab_cache c[SLAB_MAX];
+	int n;
+};
+
+static int slab_snap(struct slab_snap *s)
+{
+	/*
+	 * name active num objsize objperslab pagesperslab : tunables 0 0 0 :
+	 * slabdata active_slabs num_slabs sharedavail
+	 */
+	static const char fmt[] =
+		"%63s %lld %lld %u %u %u : tunables %*u %*u %*u : slabdata %*u %lld";
+	long long active, num, slabs;
+	unsigned int size, per, pages;
+	char line[512], name[64];
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	s->n = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f) && s->n < SLAB_MAX) {
+		if (sscanf(line, fmt, name, &active, &num, &size, &per, &pages,
+			   &slabs) != 7)
+			continue;
+		snprintf(s->c[s->n].name, sizeof(s->c[s->n].name), "%s", name);
+		s->c[s->n].objs = active;
+		s->c[s->n].bytes = slabs * pages * PAGE_SZ;
+		s->c[s->n].objsize = size;
+		s->n++;
+	}
+	fclose(f);
+	return s->n ? 0 : -1;
+}
+
+static const struct slab_cache *slab_find(const struct slab_snap *s,
+					  const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->c[i].name, name))
+			return &s->c[i];
+	return NULL;
+}
+
+/* What one path of the live row measured. */
+struct live_path {
+	const char *name;
+	bool have;
+	char where[48];
+	double map_ns;		/* per map, filling from 0 to n live */
+	double pair_ns;		/* per map + unmap pair with n live */
+	long long pt_alloc;	/* io-pgtable bytes allocated by the n maps, or -1 */
+	long long pt_all;	/* ... by everything up to the teardown */
+	long long pt_freed;	/* ... freed by the end of the teardown */
+	long long slab;		/* meminfo slab growth with n live */
+	long long slab_left;	/* ... left after the teardown */
+	struct slab_snap before, held;
+};
+
+static struct live_path live[NR_LIVE] = {
+	{ .name = "vpudom kernel" }, { .name = "DMA API" },
+	{ .name = "vpudom user" }, { .name = "VFIO type1" },
+};
+
+/* Before a path fills: count page tables, note the slab. */
+static void live_begin(struct live_path *lp, long long *meminfo)
+{
+	char out[256];
+
+	lp->pt_alloc = -1;
+	if (kcmd(out, sizeof(out), "ptcount start") ||
+	    strncmp(out, "counting", 8))
+		kcmd(out, sizeof(out), "ptcount stop");
+	slab_snap(&lp->before);
+	*meminfo = slab_bytes();
+}
+
+/* With the mappings live: the slab and the page tables they took. */
+static void live_held(struct live_path *lp, long long meminfo)
+{
+	long long freed;
+	char out[256];
+
+	lp->slab = slab_bytes() - meminfo;
+	slab_snap(&lp->held);
+	if (!kcmd(out, sizeof(out), "ptcount read") &&
+	    sscanf(out, "alloc %lld free %lld", &lp->pt_alloc, &freed) != 2)
+		lp->pt_alloc = -1;
+}
+
+/* After the teardown: what it freed, what stayed. */
+static void live_end(struct live_path *lp, long long meminfo)
+{
+	char out[256];
+
+	lp->pt_all = -1;
+	lp->pt_freed = -1;
+	if (lp->pt_alloc >= 0 && !kcmd(out, sizeof(out), "ptcount read") &&
+	    sscanf(out, "alloc %lld free %lld", &lp->pt_all, &lp->pt_freed) != 2)
+		lp->pt_all = -1;
+	kcmd(out, sizeof(out), "ptcount stop");
+	lp->slab_left = slab_bytes() - meminfo;
+}
+
+/* The kernel paths, by the module: vpudom_map_sgtable(), dma_map_page(). */
+static int live_kernel(struct live_path *lp, const char *path, unsigned int n)
+{
+	unsigned long long ns, count;
+	long long meminfo;
+	char out[256];
+	double t;
+	int ret;
+
+	live_begin(lp, &meminfo);
+	if (kcmd(out, sizeof(out), "live %s %u", path, n))
+		goto end;
+	if (sscanf(out, "held %llu ns %llu in %47s", &count, &ns, lp->where) != 3) {
+		fail("live: bad result \"%s\"", out);
+		kcmd(out, sizeof(out), "live release");
+		goto end;
+	}
+	lp->map_ns = (double)ns / n;
+	live_held(lp, meminfo);
+	t = kcmd_ns("live pairs %u", opt.quick ? 100 : LIVE_PAIRS);
+	lp->pair_ns = t / (opt.quick ? 100 : LIVE_PAIRS);
+	ret = kcmd(out, sizeof(out), "live release");
+	lp->have = t >= 0 && !ret;
+end:
+	live_end(lp, meminfo);
+	return lp->have ? 0 : -1;
+}
+
+/* A sysfs parameter: its old value in @old; raised to at least @want. */
+static int param_raise(const char *path, unsigned long long want,
+		       unsigned long long *old)
+{
+	FILE *f = fopen(path, "r+");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%llu", old) == 1) {
+		rewind(f);
+		ret = fprintf(f, "%llu\n", want > *old ? want : *old) > 0 ? 0 : -1;
+	}
+	return fclose(f) ? -1 : ret;
+}
+
+static void param_restore(const char *path, unsigned long long old)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fprintf(f, "%llu\n", old);
+		fclose(f);
+	}
+}
+
+/*
+ * vpudom's own limits on a user's mappings: one session, one user, a
+ * user's IOVA bytes; raised for the row, restored after.
+ */
+static const char * const vpu_limits[] = {
+	"/sys/module/vpudom/parameters/max_mappings",
+	"/sys/module/vpudom/parameters/max_user_mappings",
+	"/sys/module/vpudom/parameters/max_user_bytes",
+};
+
+/*
+ * The user paths, here: @n VPUDOM_MAP_USER, or @n VFIO_IOMMU_MAP_DMA
+ * (@vfio), of the pages of @pool in turn.  vpudom maps into @block of the
+ * instance open as @fd.
+ */
+static int live_user(struct live_path *lp, bool vfio, int fd,
+		     unsigned int block, char *pool, unsigned int n)
+{
+	unsigned long long iova = 0, lo = ~0ULL, hi = 0, at, len, gone = 0;
+	unsigned int pairs = opt.quick ? 100 : LIVE_PAIRS, i, done = 0;
+	long long meminfo, r;
+	double t0;
+	int ret = 0;
+
+	live_begin(lp, &meminfo);
+	t0 = now_ns();
+	for (; done < n && !ret; done++) {
+		char *va = pool + (done % LIVE_POOL) * PAGE_SZ;
+
+		if (vfio) {
+			ret = vfio_map(va, LIVE_VFIO_IOVA + done * PAGE_SZ, PAGE_SZ);
+			continue;
+		}
+		ret = vpu_map_in(fd, block, va, PAGE_SZ, &iova);
+		lo = !ret && iova < lo ? iova : lo;
+		hi = !ret && iova > hi ? iova : hi;
+	}
+	if (ret) {
+		done--;
+		fail("live: %s map %u of %u: %s", lp->name, done + 1, n,
+		     strerror(-ret));
+		goto teardown;
+	}
+	lp->map_ns = (now_ns() - t0) / n;
+	live_held(lp, meminfo);
+	t0 = now_ns();
+	for (i = 0; i < pairs && !ret; i++) {
+		if (vfio) {
+			at = LIVE_VFIO_IOVA + (unsigned long long)n * PAGE_SZ;
+			ret = vfio_map(pool, at, PAGE_SZ) ?:
+			      vfio_unmap(at, PAGE_SZ);
+			continue;
+		}
+		ret = vpu_map_in(fd, block, pool, PAGE_SZ, &iova);
+		if (!ret) {
+			r = vpu_unmap_in(fd, block, iova, PAGE_SZ);
+			ret = r < 0 ? r : 0;
+		}
+	}
+	lp->pair_ns = (now_ns() - t0) / pairs;
+	if (ret)
+		fail("live: %s map + unmap with %u live: %s", lp->name, n,
+		     strerror(-ret));
+teardown:
+	if (vfio) {
+		lo = LIVE_VFIO_IOVA;
+		hi = LIVE_VFIO_IOVA + (done - 1ULL) * PAGE_SZ;
+	}
+	for (at = lo; done && at <= hi; at += LIVE_STEP) {
+		len = hi + PAGE_SZ - at < LIVE_STEP ? hi + PAGE_SZ - at : LIVE_STEP;
+		if (vfio) {
+			r = vfio_unmap(at, len);
+			r = r ? r : (long long)len;
+		} else {
+			r = vpu_unmap_in(fd, block, at, len);
+		}
+		if (r == -ENOENT)
+			continue;
+		if (r < 0) {
+			fail("live: %s unmap: %s", lp->name, strerror(-r));
+			ret = ret ?: r;
+			break;
+		}
+		gone += r;
+	}
+	if (!ret && gone != done * PAGE_SZ) {
+		fail("live: %s unmapped %llu of %llu bytes", lp->name, gone,
+		     done * PAGE_SZ);
+		ret = -EIO;
+	}
+	lp->have = !ret;
+	live_end(lp, meminfo);
+	return ret;
+}
+
+/* Aliases of a merged slab cache: the other names of its sysfs directory. */
+static void slab_aliases(const char *name, char *out, size_t len)
+{
+	char path[512], target[256], t2[256];
+	struct dirent *de;
+	size_t used = 0;
+	ssize_t k;
+	DIR *d;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s", name);
+	k = readlink(path, target, sizeof(target) - 1);
+	if (k <= 0)
+		return;	/* a directory: not merged */
+	target[k] = '\0';
+	d = opendir("/sys/kernel/slab");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, name))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s", de->d_name);
+		k = readlink(path, t2, sizeof(t2) - 1);
+		if (k <= 0)
+			continue;
+		t2[k] = '\0';
+		if (strcmp(t2, target) || used + strlen(de->d_name) + 3 >= len)
+			continue;
+		used += snprintf(out + used, len - used, "%s%s",
+				 used ? ", " : "", de->d_name);
+	}
+	closedir(d);
+}
+
+/* A cache's growth on one path, bytes and objects per mapping; false if n/a. */
+static bool live_growth(const struct live_path *lp, const char *name,
+			unsigned int n, double *bytes, double *objs)
+{
+	const struct slab_cache *a, *b;
+
+	if (!lp->have)
+		return false;
+	a = slab_find(&lp->before, name);
+	b = slab_find(&lp->held, name);
+	if (!b)
+		return false;
+	*bytes = (double)(b->bytes - (a ? a->bytes : 0)) / n;
+	*objs = (double)(b->objs - (a ? a->objs : 0)) / n;
+	return true;
+}
+
+/* Whether a cache is in one of the held snapshots before path @p's. */
+static bool live_seen(int p, const char *name)
+{
+	while (p--)
+		if (live[p].have && slab_find(&live[p].held, name))
+			return true;
+	return false;
+}
+
+static void live_print(unsigned int n)
+{
+	static struct {
+		char name[64];
+		char aliases[200];
+	} merged[32];
+	double bytes, objs, sum[NR_LIVE] = { 0 };
+	char pt[32], freed[48], cell[32];
+	int p, q, i, nm = 0;
+
+	printf("\n[live] %u live 4 KiB mappings, one path at a time; user mappings pin a\n"
+	       "       pool of %d pages in turn.  map: us per map, filling up to %u live;\n"
+	       "       pair: us per map + unmap beside them; pt/map: io-pgtable pages\n"
+	       "       per mapping; pt freed: of all the pages allocated, those the\n"
+	       "       teardown freed; slab: bytes per mapping (meminfo), and what the\n"
+	       "       teardown left\n",
+	       n, LIVE_POOL, n);
+	printf("%-14s %-16s %-8s %-8s %-9s %-15s %-8s %-8s\n", "path", "in", "map",
+	       "pair", "pt/map", "pt freed", "slab", "left");
+	for (p = 0; p < NR_LIVE; p++) {
+		struct live_path *lp = &live[p];
+
+		if (!lp->have) {
+			printf("%-14s n/a\n", lp->name);
+			continue;
+		}
+		if (lp->pt_alloc < 0 || lp->pt_all < 0) {
+			snprintf(pt, sizeof(pt), "n/a");
+			snprintf(freed, sizeof(freed), "n/a");
+		} else {
+			snprintf(pt, sizeof(pt), "%.5f",
+				 (double)lp->pt_alloc / PAGE_SZ / n);
+			snprintf(freed, sizeof(freed), "%lld of %lld",
+				 lp->pt_freed / (long long)PAGE_SZ,
+				 lp->pt_all / (long long)PAGE_SZ);
+		}
+		printf("%-14s %-16s %-8.2f %-8.2f %-9s %-15s %-8.1f %-8.1f\n",
+		       lp->name, lp->where, lp->map_ns / 1e3, lp->pair_ns / 1e3,
+		       pt, freed, (double)lp->slab / n,
+		       (double)lp->slab_left / n);
+	}
+
+	printf("\n[live] slab growth per live mapping, by cache: bytes (objects)\n");
+	printf("%-20s %-6s", "cache", "size");
+	for (p = 0; p < NR_LIVE; p++)
+		printf(" %-15s", live[p].name);
+	printf("\n");
+	/* Every cache that grew or shrank by a byte per mapping on some path. */
+	for (p = 0; p < NR_LIVE; p++) {
+		for (i = 0; live[p].have && i < live[p].held.n; i++) {
+			const struct slab_cache *c = &live[p].held.c[i];
+			bool show = false;
+
+			if (live_seen(p, c->name))
+				continue;
+			for (q = 0; q < NR_LIVE; q++) {
+				if (!live_growth(&live[q], c->name, n, &bytes, &objs))
+					continue;
+				sum[q] += bytes;
+				show |= bytes >= 1 || bytes <= -1;
+			}
+			if (!show)
+				continue;
+			printf("%-20s %-6u", c->name, c->objsize);
+			for (q = 0; q < NR_LIVE; q++) {
+				if (live_growth(&live[q], c->name, n, &bytes, &objs))
+					snprintf(cell, sizeof(cell), "%.1f (%.3f)",
+						 bytes, objs);
+				else
+					snprintf(cell, sizeof(cell), "n/a");
+				printf(" %-15s", cell);
+			}
+			printf("\n");
+			if (nm < 32) {
+				slab_aliases(c->name, merged[nm].aliases,
+					     sizeof(merged[nm].aliases));
+				snprintf(merged[nm].name, sizeof(merged[nm].name),
+					 "%s", c->name);
+				nm += !!merged[nm].aliases[0];
+			}
+		}
+	}
+	printf("%-20s %-6s", "all caches", "");
+	for (q = 0; q < NR_LIVE; q++) {
+		if (live[q].have)
+			snprintf(cell, sizeof(cell), "%.1f", sum[q]);
+		else
+			snprintf(cell, sizeof(cell), "n/a");
+		printf(" %-15s", cell);
+	}
+	printf("\n");
+	/* SLUB merges caches of alike objects: name what each one holds. */
+	for (i = 0; i < nm; i++)
+		printf("  %s, merged: also %s\n", merged[i].name,
+		       merged[i].aliases);
+}
+
+/*
+ * The live row: @n live one-page mappings on each path in turn, each torn
+ * down before the next begins.
+ */
+static void section_live(unsigned int n)
+{
+	unsigned long long old[3];
+	bool raised[3] = { false };
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	unsigned int block = 2, k;
+	char name[256];
+	size_t maplen;
+	void *base;
+	char *pool;
+	int fd;
+
+	live_kernel(&live[0], "vpudom", n);
+	live_kernel(&live[1], "dma", n);
+
+	/* Both pin: charged to RLIMIT_MEMLOCK unless CAP_IPC_LOCK, as here. */
+	if (setrlimit(RLIMIT_MEMLOCK, &unlimited))
+		printf("bench: cannot raise RLIMIT_MEMLOCK: %s\n", strerror(errno));
+	pool = user_buf(LIVE_POOL * PAGE_SZ, false, &base, &maplen);
+	if (!pool) {
+		fail("live: no memory for %d pages", LIVE_POOL);
+		goto print;
+	}
+	/* The large VPU's block 1, or else the reference VPU's block 2. */
+	fd = open_vpu_by("device:", "vpu-live", name, sizeof(name));
+	if (fd >= 0)
+		block = 1;
+	else
+		fd = dup(opt.vpu_fd);
+	for (k = 0; k < 3; k++)
+		raised[k] = !param_raise(vpu_limits[k], k < 2 ? n + 1 :
+					 (n + 1ULL) * PAGE_SZ, &old[k]);
+	if (fd >= 0) {
+		snprintf(live[2].where, sizeof(live[2].where), "%s/block%u",
+			 block == 1 ? "vpu-live" : "ref-vpu", block);
+		live_user(&live[2], false, fd, block, pool, n);
+		close(fd);
+	}
+	for (k = 0; k < 3; k++)
+		if (raised[k])
+			param_restore(vpu_limits[k], old[k]);
+	if (opt.vfio_container >= 0) {
+		snprintf(live[3].where, sizeof(live[3].where), "container");
+		live_user(&live[3], true, -1, 0, pool, n);
+	}
+	munmap(base, maplen);
+print:
+	live_print(n);
+}
+
 static bool want(const char *section)
 {
 	return !opt.only || !strcmp(opt.only, section);
@@ -1058,8 +1682,11 @@ static bool want(const char *section)
 
 int main(int argc, char **argv)
 {
+	unsigned long long old_limit;
 	char vpu[256];
-	int i;
+	bool raised;
+	long live_n = 0;
+	int i, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 1; i < argc; i++) {
@@ -1073,20 +1700,39 @@ int main(int argc, char **argv)
 				fprintf(stderr, "--reps: 1..%d\n", MAX_REPS);
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--live") && i + 1 < argc) {
+			live_n = strtol(argv[++i], NULL, 0);
+			if (live_n < 1 || live_n > LIVE_MAX) {
+				fprintf(stderr, "--live: 1..%d\n", LIVE_MAX);
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			opt.only = argv[++i];
 		} else {
-			fprintf(stderr, "usage: %s [--quick] [--reps N] [--only SECTION]\n",
+			fprintf(stderr,
+				"usage: %s [--quick] [--reps N] [--live N] [--only SECTION]\n",
 				argv[0]);
 			return 2;
 		}
 	}
+	/* --quick runs the live row too, small. */
+	opt.live = live_n ? live_n : opt.quick ? LIVE_QUICK : 0;
 	opt.vpu_fd = open_vpu(vpu, sizeof(vpu));
 	if (opt.vpu_fd < 0) {
 		printf("bench: error: no reference VPU under %s\n", DEBUGFS);
 		return 1;
 	}
-	if (vfio_open()) {
+	/*
+	 * VFIO type1 limits a container's mappings to dma_entry_limit (65535
+	 * by default), read when the container is set up: raised for it, then
+	 * put back.
+	 */
+	raised = opt.live && !param_raise(VFIO_ENTRY_LIMIT, opt.live + 1 +
+					  MEMORY_LIVE, &old_limit);
+	ret = vfio_open();
+	if (raised)
+		param_restore(VFIO_ENTRY_LIMIT, old_limit);
+	if (ret) {
 		if (opt.vfio_container >= 0)
 			close(opt.vfio_container);
 		opt.vfio_container = -1;
@@ -1099,6 +1745,10 @@ int main(int argc, char **argv)
 		section_pt();
 	if (want("memory"))
 		section_memory();
+	if (want("live") && opt.live)
+		section_live(opt.live);
+	else if (want("live"))
+		printf("\n[live] not run in this boot (--live N; make bench: the nokaslr boot)\n");
 	if (want("kernel"))
 		section_kernel();
 	if (want("user"))
