@@ -31,10 +31,11 @@
  *   parts <iters> [<live>]  -> alloc <ns> lock <ns> find <ns>
  *                     insert_remove <ns> lookup <ns>: vpudom's pieces, one
  *                     at a time, with <live> one-page mappings in block 0
- *   threads <1|2> <same|apart> <iters>                      -> ns <wall>
+ *   threads <1|2> <same|apart|dma> <iters>                  -> ns <wall>
  *                  one-page map + unmap through vpudom by each of 1 or 2
  *                  threads started together, into one block or each into
- *                  its own; the wall time until the last is done
+ *                  its own, or (dma) through the DMA API on the edu
+ *                  device; the wall time until the last is done
  *   decode <vpudom|dma> <4k|1080p> <frames> <seed> <sessions>
  *                  -> median <ns> p99 <ns> sessions <n> frag <percent>
  *                  a video decoder's trace (below): ns per frame, how many
@@ -1141,14 +1142,34 @@ depopulate:
 	return ret;
 }
 
-/* One thread of "threads": @iters one-page map + unmap into @block. */
+/*
+ * One thread of "threads": @iters one-page map + unmap into @block, or
+ * through the DMA API on the edu device if @dma.
+ */
 struct bench_thread {
 	struct task_struct *task;
 	struct completion done;
 	unsigned int block;
+	bool dma;
 	u32 iters;
 	int ret;
 };
+
+static int bench_thread_dma(struct bench_thread *t)
+{
+	struct device *dev = &bench.pdev->dev;
+	dma_addr_t addr;
+	u32 i;
+
+	for (i = 0; i < t->iters; i++) {
+		addr = dma_map_page(dev, bench.page, 0, PAGE_SIZE,
+				    DMA_BIDIRECTIONAL);
+		if (dma_mapping_error(dev, addr))
+			return -ENOMEM;
+		dma_unmap_page(dev, addr, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	}
+	return 0;
+}
 
 static int bench_thread_fn(void *data)
 {
@@ -1157,6 +1178,11 @@ static int bench_thread_fn(void *data)
 	u64 iova;
 	u32 i;
 
+	if (t->dma) {
+		t->ret = bench_thread_dma(t);
+		complete(&t->done);
+		return 0;
+	}
 	for (i = 0; i < t->iters; i++) {
 		t->ret = vpudom_map_sgtable(bench.vd, BIT(t->block), &bench.one,
 					    BENCH_PROT, 0, &iova);
@@ -1174,10 +1200,12 @@ static int bench_thread_fn(void *data)
 
 /*
  * "threads": @nr threads (1 or 2) started together, all into block
- * BENCH_BLOCK_TIME or each into a block of its own; *@ns the wall time
- * until the last is done.
+ * BENCH_BLOCK_TIME or each into a block of its own, or all through the
+ * DMA API on the one edu device (@dma: the peer, whose domain has no lock
+ * around its IOMMU calls); *@ns the wall time until the last is done.
  */
-static int bench_threads(unsigned int nr, bool apart, u32 iters, u64 *ns)
+static int bench_threads(unsigned int nr, bool apart, bool dma, u32 iters,
+			 u64 *ns)
 {
 	static const unsigned int blocks[] = { BENCH_BLOCK_TIME, BENCH_BLOCK_PT };
 	struct bench_thread t[ARRAY_SIZE(blocks)];
@@ -1187,8 +1215,11 @@ static int bench_threads(unsigned int nr, bool apart, u32 iters, u64 *ns)
 
 	if (!nr || nr > ARRAY_SIZE(t))
 		return -EINVAL;
+	if (dma && !bench.pdev)
+		return -ENODEV;
 	for (made = 0; made < nr; made++) {
 		t[made].block = apart ? blocks[made] : BENCH_BLOCK_TIME;
+		t[made].dma = dma;
 		t[made].iters = iters;
 		t[made].ret = 0;
 		init_completion(&t[made].done);
@@ -1523,10 +1554,11 @@ static int bench_run(char *cmd)
 	} else if (!strcmp(verb, "threads")) {
 		if (sscanf(cmd, "threads %u %15s %u", &count, layout,
 			   &iters) != 3 || !iters ||
-		    (strcmp(layout, "same") && strcmp(layout, "apart")))
+		    (strcmp(layout, "same") && strcmp(layout, "apart") &&
+		     strcmp(layout, "dma")))
 			return -EINVAL;
-		ret = bench_threads(count, !strcmp(layout, "apart"), iters,
-				    &ns);
+		ret = bench_threads(count, !strcmp(layout, "apart"),
+				    !strcmp(layout, "dma"), iters, &ns);
 	} else if (!strcmp(verb, "decode")) {
 		if (sscanf(cmd, "decode %15s %15s %u %llu %u", name, layout,
 			   &iters, &seed, &count) != 5 ||
