@@ -53,7 +53,7 @@
 #define MEMORY_LIVE	20000
 /* The live row: at most, and in the smoke. */
 #define LIVE_MAX	2000000
-#define LIVE_QUICK	10000
+#define LIVE_QUICK	1000
 #define VFIO_ENTRY_LIMIT "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
 
 static const unsigned long long sizes[NR_SIZES] = {
