@@ -535,11 +535,9 @@ static u64 vpudom_take_down(struct vpudom *vd, unsigned long locked,
 {
 	u64 bytes;
 
-	if (list_empty(dead)) {
-		vpudom_unlock_blocks(vd, locked);
-		return 0;
-	}
 	vpudom_unlock_blocks(vd, locked);
+	if (list_empty(dead))
+		return 0;
 	bytes = vpudom_unmap_domains(vd, dead);
 	vpudom_lock_blocks(vd, locked);
 	vpudom_drop_areas(vd, dead);
