@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <linux/udmabuf.h>
 
 #include "kselftest_harness.h"
 #include "vpudom_utils.h"
@@ -219,8 +218,7 @@ FIXTURE_VARIANT_ADD(fail_nth, close_with_mappings) {
 
 FIXTURE_SETUP(fail_nth)
 {
-	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
-	int dev, memfd;
+	int dev;
 
 	self->nth = fail_nth_fd();
 	if (self->nth < 0)
@@ -241,15 +239,8 @@ FIXTURE_SETUP(fail_nth)
 		dev = open("/dev/udmabuf", O_RDWR);
 		if (dev < 0)
 			SKIP(return, "no /dev/udmabuf");
-		memfd = memfd_create("vpudom", MFD_ALLOW_SEALING);
-		ASSERT_LE(0, memfd);
-		ASSERT_EQ(0, ftruncate(memfd, 8 * PAGE_SZ));
-		ASSERT_EQ(0, fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK));
-		create.memfd = memfd;
-		create.size = 8 * PAGE_SZ;
-		self->sw.dmabuf = ioctl(dev, UDMABUF_CREATE, &create);
+		self->sw.dmabuf = vpu_udmabuf(dev, 8 * PAGE_SZ, NULL);
 		ASSERT_LE(0, self->sw.dmabuf);
-		close(memfd);
 		close(dev);
 	}
 	/*

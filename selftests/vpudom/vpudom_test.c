@@ -27,7 +27,6 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/udmabuf.h>
 #include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
@@ -1509,7 +1508,6 @@ static int dmabuf_attachments(unsigned long buf_ino)
 /* A dma-buf from udmabuf, where the kernel has it. */
 TEST(dmabuf)
 {
-	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
 	const struct vpu *v = vpu_get();
 	struct vpudom_map_dmabuf cmd = {
 		.size = sizeof(cmd),
@@ -1517,7 +1515,7 @@ TEST(dmabuf)
 		.length = 16 * PAGE_SZ,
 	};
 	unsigned int last;
-	int fd, memfd, dev, buf;
+	int fd, memfd = -1, dev, buf;
 	long pins = pins_held();
 	unsigned long ino;
 	__u64 n;
@@ -1531,13 +1529,7 @@ TEST(dmabuf)
 		SKIP(return, "no /dev/udmabuf: no dma-buf exporter in this kernel");
 	fd = open(vpudom_dev(), O_RDWR);
 	ASSERT_LE(0, fd);
-	memfd = memfd_create("vpudom", MFD_ALLOW_SEALING);
-	ASSERT_LE(0, memfd);
-	ASSERT_EQ(0, ftruncate(memfd, 32 * PAGE_SZ));
-	ASSERT_EQ(0, fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK));
-	create.memfd = memfd;
-	create.size = 32 * PAGE_SZ;
-	buf = ioctl(dev, UDMABUF_CREATE, &create);
+	buf = vpu_udmabuf(dev, 32 * PAGE_SZ, &memfd);
 	ASSERT_LE(0, buf);
 	ino = dmabuf_ino(buf);
 
@@ -1891,7 +1883,6 @@ static int _test_sync(int fd, __u32 flags, __u32 block, __u64 iova,
 /* VPUDOM_SYNC's errors, in the order it checks them. */
 TEST(sync_errors)
 {
-	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
 	struct vpudom_map_dmabuf mdb = {
 		.size = sizeof(mdb), .flags = RW, .blocks = 1 << 2,
 		.length = 4 * PAGE_SZ,
@@ -1903,7 +1894,7 @@ TEST(sync_errors)
 	char *buf = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	int fd = open(vpudom_dev(), O_RDWR), other = open(vpudom_dev(), O_RDWR);
-	int udev, memfd, dbuf;
+	int udev, dbuf;
 	__u64 iova;
 
 	ASSERT_LE(0, fd);
@@ -1947,13 +1938,7 @@ TEST(sync_errors)
 	/* A dma-buf is its exporter's to maintain. */
 	udev = open("/dev/udmabuf", O_RDWR);
 	if (udev >= 0) {
-		memfd = memfd_create("vpudom", MFD_ALLOW_SEALING);
-		ASSERT_LE(0, memfd);
-		ASSERT_EQ(0, ftruncate(memfd, 4 * PAGE_SZ));
-		ASSERT_EQ(0, fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK));
-		create.memfd = memfd;
-		create.size = 4 * PAGE_SZ;
-		dbuf = ioctl(udev, UDMABUF_CREATE, &create);
+		dbuf = vpu_udmabuf(udev, 4 * PAGE_SZ, NULL);
 		ASSERT_LE(0, dbuf);
 		mdb.fd = dbuf;
 		ASSERT_EQ(0, _ioctl(fd, VPUDOM_MAP_DMABUF, &mdb));
@@ -1961,7 +1946,6 @@ TEST(sync_errors)
 					     mdb.iova, PAGE_SZ));
 		EXPECT_EQ(0, _test_unmap_all(fd, NULL));
 		close(dbuf);
-		close(memfd);
 		close(udev);
 	}
 	close(other);

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+#include <linux/udmabuf.h>
 #include <linux/vpudom.h>
 
 #define PAGE_SZ		4096UL
@@ -20,6 +22,36 @@
 #define SZ_2M		0x200000UL
 #define MIB(x)		((unsigned long long)(x) * SZ_1M)
 #define DEBUGFS		"/sys/kernel/debug/vpudom"
+
+/*
+ * A dma-buf of @size bytes from udmabuf (/dev/udmabuf open as @udev), over
+ * a memfd sealed against shrinking: its fd, or -errno.  The memfd goes to
+ * *@memfd if the caller wants it, and is closed otherwise.
+ */
+static inline int vpu_udmabuf(int udev, __u64 size, int *memfd)
+{
+	struct udmabuf_create create = {
+		.flags = UDMABUF_FLAGS_CLOEXEC,
+		.size = size,
+	};
+	int mfd, buf;
+
+	mfd = memfd_create("vpudom", MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return -errno;
+	create.memfd = mfd;
+	if (ftruncate(mfd, size) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK))
+		buf = -1;
+	else
+		buf = ioctl(udev, UDMABUF_CREATE, &create);
+	if (buf < 0)
+		buf = -errno;
+	if (buf >= 0 && memfd)
+		*memfd = mfd;
+	else
+		close(mfd);
+	return buf;
+}
 
 static inline const char *vpudom_dev(void)
 {
